@@ -1,0 +1,3 @@
+module github.com/cofiharness/cofi
+
+go 1.26

@@ -1,0 +1,249 @@
+// Package hparams holds the authors' hyperparameter table as data: the
+// default value of every hyperparameter of every stage kind, per task group.
+// The CLI uses it for flag defaults and the runner for its default profile, so
+// the table exists once.
+package hparams
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/task"
+)
+
+// Key documents one hyperparameter.
+type Key struct {
+	Name    string
+	Doc     string
+	Default func(t task.Task) any // value for task t; int, float64, string or bool
+}
+
+func by(small, large, qa, syn any) func(task.Task) any {
+	return func(t task.Task) any {
+		switch {
+		case t.Synthetic:
+			return syn
+		case t.Size == task.Small:
+			return small
+		case t.Size == task.Large:
+			return large
+		default:
+			return qa
+		}
+	}
+}
+
+func same(v any) func(task.Task) any { return func(task.Task) any { return v } }
+
+func seqLen(t task.Task) any { return t.SeqLen }
+
+// common keys shared by every training stage.
+var common = []Key{
+	{"seed", "random seed (weights init, data order, masks)", same(57)},
+	{"batch", "training batch size", by(32, 32, 16, 32)},
+	{"seq_len", "maximum sequence length (SQuAD: window length)", seqLen},
+	{"doc_stride", "SQuAD window stride in tokens", same(128)},
+	{"grad_clip", "gradient norm clip (0 = off)", same(1.0)},
+	{"weight_decay", "AdamW weight decay", same(0.0)},
+	{"eval_every", "evaluate on dev every N optimiser steps (0 = once per epoch)", by(50, 500, 500, 25)},
+	{"max_steps", "stop after this many optimiser steps (0 = run all epochs)", same(0)},
+}
+
+var perKind = map[string][]Key{
+	record.KindTeacher: append(append([]Key{}, common...),
+		Key{"lr", "peak learning rate (AdamW, linear decay)", by(2e-5, 2e-5, 3e-5, 1e-3)},
+		Key{"epochs", "training epochs", by(5.0, 5.0, 2.0, 8.0)},
+		Key{"warmup_frac", "fraction of steps with linear LR warm-up", by(0.0, 0.0, 0.0, 0.1)},
+	),
+	record.KindPrune: append(append([]Key{}, common...),
+		Key{"lr", "learning rate of the model weights (linear decay, restarted when pruning starts)", by(2e-5, 2e-5, 3e-5, 1e-3)},
+		Key{"epochs", "total pruning epochs, including pre-finetuning and sparsity warm-up", by(100.0, 20.0, 20.0, 20.0)},
+		Key{"prepruning_epochs", "distillation-only epochs before masks are trained (paper); see prepruning_steps", by(4.0, 1.0, 1.0, 2.0)},
+		Key{"prepruning_steps", "if > 0, distillation-only steps instead of prepruning_epochs (the released code hard-codes 100)", same(0)},
+		Key{"sparsity_warmup_epochs", "epochs over which the target sparsity rises linearly to its final value", by(20.0, 2.0, 2.0, 8.0)},
+		Key{"target_sparsity", "final target sparsity t", same(0.95)},
+		Key{"sparsity_epsilon", "keep checkpoints only once expected sparsity >= target - epsilon", same(0.01)},
+		Key{"reg_lr", "learning rate of log_alpha (descent) and lambda1, lambda2 (ascent)", same(0.01)},
+		Key{"temperature", "prediction-distillation temperature T", same(2.0)},
+		Key{"alpha_pred", "weight of the prediction-distillation loss", same(0.1)},
+		Key{"alpha_layer", "weight of the layerwise-distillation loss", same(0.9)},
+		Key{"layer_match", "dynamic layer matching: v4 (monotone, for small data) or v3 (argmin)", same("v4")},
+		Key{"layer_presence", "v4 presence test: paper (MHA or FFN kept) or released (MHA only)", same("paper")},
+		Key{"zint_init", "log_alpha init of z_int: released (mean 0) or paper (mean 10)", same("released")},
+		Key{"round", "rounding of the number of zeros in deterministic masks: half-even (released code) or half-up", same("half-even")},
+		Key{"student_init", "student weights: pretrained (paper) or teacher", same("pretrained")},
+	),
+	record.KindFinal: append(append([]Key{}, common...),
+		Key{"lr", "constant learning rate of the compact model's fine-tuning", by(2e-5, 2e-5, 3e-5, 5e-4)},
+		Key{"epochs", "final fine-tuning epochs", by(20.0, 20.0, 20.0, 6.0)},
+		Key{"schedule", "learning-rate schedule: constant (as the authors ran it) or linear", same("constant")},
+		Key{"temperature", "prediction-distillation temperature T", same(2.0)},
+		Key{"alpha_pred", "weight of the prediction-distillation loss", same(0.1)},
+		Key{"alpha_layer", "weight of the layerwise-distillation loss", same(0.9)},
+		Key{"layer_match", "dynamic layer matching: v4 or v3", same("v4")},
+	),
+	record.KindBaseline: append(append([]Key{}, common...),
+		Key{"lr", "learning rate", by(5e-5, 5e-5, 5e-5, 1e-3)},
+		Key{"epochs", "task-distillation epochs", by(20.0, 5.0, 5.0, 10.0)},
+		Key{"temperature", "prediction-distillation temperature T", same(1.0)},
+		Key{"layers", "student layers", same(4)},
+		Key{"hidden", "student hidden size", same(312)},
+		Key{"intermediate", "student FFN size", same(1200)},
+		Key{"heads", "student attention heads", same(12)},
+	),
+	record.KindSpeed: {
+		{"batch", "latency batch size (paper: 128)", same(128)},
+		{"seq_len", "padded input length (paper: 128, SQuAD 384)", seqLen},
+		{"rounds", "timed rounds over the dev batches, the first discarded as warm-up (paper: 20 small, 5 large, 2 QQP/SQuAD)", func(t task.Task) any {
+			switch {
+			case t.Synthetic:
+				return 5
+			case t.Name == "qqp" || t.Name == "squad":
+				return 2
+			case t.Size == task.Large:
+				return 5
+			}
+			return 20
+		}},
+		{"batches", "batches per round (0 = as many as the dev set needs)", same(0)},
+		{"threads", "CPU intra-op threads (0 = all cores)", same(0)},
+	},
+}
+
+// Keys lists the hyperparameters of a stage kind, sorted by name.
+func Keys(kind string) []Key {
+	ks := append([]Key(nil), perKind[kind]...)
+	sort.Slice(ks, func(i, j int) bool { return ks[i].Name < ks[j].Name })
+	return ks
+}
+
+// Kinds lists the stage kinds that have hyperparameters.
+func Kinds() []string {
+	var out []string
+	for k := range perKind {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Defaults returns every hyperparameter of kind with its default for task t.
+func Defaults(kind string, t task.Task) record.Params {
+	p := record.Params{}
+	for _, k := range perKind[kind] {
+		p[k.Name] = k.Default(t)
+	}
+	return p
+}
+
+// Resolve returns the defaults of kind for t overlaid with overrides. An
+// override that names no hyperparameter of kind, or whose type does not match
+// the default's, is an error naming the key.
+func Resolve(kind string, t task.Task, overrides map[string]any) (record.Params, error) {
+	p := Defaults(kind, t)
+	if len(p) == 0 {
+		return nil, fmt.Errorf("stage kind %q has no hyperparameters", kind)
+	}
+	var errs []string
+	names := make([]string, 0, len(overrides))
+	for k := range overrides {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := overrides[k]
+		def, ok := p[k]
+		if !ok {
+			errs = append(errs, fmt.Sprintf("unknown hyperparameter %q for %s stages", k, kind))
+			continue
+		}
+		cv, err := coerce(v, def)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("hyperparameter %q: %v", k, err))
+			continue
+		}
+		p[k] = cv
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return p, nil
+}
+
+// coerce converts v to the type of def: TOML and JSON integers become floats
+// where the default is a float, and whole floats become ints where it is an int.
+func coerce(v, def any) (any, error) {
+	switch def.(type) {
+	case float64:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case int:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		}
+		return nil, fmt.Errorf("want a number, got %T %v", v, v)
+	case int:
+		switch x := v.(type) {
+		case int:
+			return x, nil
+		case int64:
+			return int(x), nil
+		case float64:
+			if x == float64(int(x)) {
+				return int(x), nil
+			}
+			return nil, fmt.Errorf("want an integer, got %v", x)
+		}
+		return nil, fmt.Errorf("want an integer, got %T %v", v, v)
+	case string:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return nil, fmt.Errorf("want a string, got %T %v", v, v)
+	case bool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("want true or false, got %T %v", v, v)
+	}
+	return nil, fmt.Errorf("unsupported default type %T", def)
+}
+
+// Float reads a numeric parameter.
+func Float(p record.Params, name string) float64 {
+	switch x := p[name].(type) {
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	panic(fmt.Sprintf("hparams: %q is %T, not a number", name, p[name]))
+}
+
+// Int reads an integer parameter.
+func Int(p record.Params, name string) int {
+	switch x := p[name].(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		return int(x)
+	}
+	panic(fmt.Sprintf("hparams: %q is %T, not an integer", name, p[name]))
+}
+
+// String reads a string parameter.
+func String(p record.Params, name string) string {
+	s, ok := p[name].(string)
+	if !ok {
+		panic(fmt.Sprintf("hparams: %q is %T, not a string", name, p[name]))
+	}
+	return s
+}

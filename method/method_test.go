@@ -1,0 +1,30 @@
+package method
+
+import "testing"
+
+func TestAblationSwitches(t *testing.T) {
+	cases := []struct {
+		name string
+		want Switches
+	}{
+		{"cofi", Switches{LayerMasks: true, HiddenMask: true, PredDistill: true, LayerDistill: true}},
+		{"cofi-no-layer", Switches{HiddenMask: true, PredDistill: true, LayerDistill: true}},
+		{"cofi-no-hidden", Switches{LayerMasks: true, PredDistill: true, LayerDistill: true}},
+		{"cofi-no-layer-hidden", Switches{PredDistill: true, LayerDistill: true}},
+		{"cofi-no-llayer", Switches{LayerMasks: true, HiddenMask: true, PredDistill: true}},
+		{"cofi-no-distill", Switches{LayerMasks: true, HiddenMask: true, GoldLabels: true}},
+		{"cofi-fixed-hidden", Switches{LayerMasks: true, HiddenMask: true, PredDistill: true, LayerDistill: true, FixedLayers: true}},
+	}
+	for _, c := range cases {
+		m, err := Lookup(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Switches != c.want {
+			t.Errorf("%s: switches %+v, want %+v", c.name, m.Switches, c.want)
+		}
+	}
+	if _, err := Lookup("cofi-typo"); err == nil {
+		t.Error("unknown method accepted")
+	}
+}
