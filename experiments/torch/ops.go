@@ -120,10 +120,12 @@ func (t *Tensor) PowScalar(e float64) *Tensor {
 	return r
 }
 
-func (t *Tensor) Neg() *Tensor  { return call("neg", func(o *lib.Ctensor) { lib.AtgNeg(o, t.ptr()) }) }
-func (t *Tensor) Exp() *Tensor  { return call("exp", func(o *lib.Ctensor) { lib.AtgExp(o, t.ptr()) }) }
-func (t *Tensor) Log() *Tensor  { return call("log", func(o *lib.Ctensor) { lib.AtgLog(o, t.ptr()) }) }
-func (t *Tensor) Sqrt() *Tensor { return call("sqrt", func(o *lib.Ctensor) { lib.AtgSqrt(o, t.ptr()) }) }
+func (t *Tensor) Neg() *Tensor { return call("neg", func(o *lib.Ctensor) { lib.AtgNeg(o, t.ptr()) }) }
+func (t *Tensor) Exp() *Tensor { return call("exp", func(o *lib.Ctensor) { lib.AtgExp(o, t.ptr()) }) }
+func (t *Tensor) Log() *Tensor { return call("log", func(o *lib.Ctensor) { lib.AtgLog(o, t.ptr()) }) }
+func (t *Tensor) Sqrt() *Tensor {
+	return call("sqrt", func(o *lib.Ctensor) { lib.AtgSqrt(o, t.ptr()) })
+}
 func (t *Tensor) Rsqrt() *Tensor {
 	return call("rsqrt", func(o *lib.Ctensor) { lib.AtgRsqrt(o, t.ptr()) })
 }
@@ -134,7 +136,9 @@ func (t *Tensor) Abs() *Tensor { return call("abs", func(o *lib.Ctensor) { lib.A
 func (t *Tensor) Sigmoid() *Tensor {
 	return call("sigmoid", func(o *lib.Ctensor) { lib.AtgSigmoid(o, t.ptr()) })
 }
-func (t *Tensor) Tanh() *Tensor { return call("tanh", func(o *lib.Ctensor) { lib.AtgTanh(o, t.ptr()) }) }
+func (t *Tensor) Tanh() *Tensor {
+	return call("tanh", func(o *lib.Ctensor) { lib.AtgTanh(o, t.ptr()) })
+}
 
 // Gelu is the exact (erf) GELU, as BERT uses.
 func (t *Tensor) Gelu() *Tensor {
@@ -357,7 +361,11 @@ func (t *Tensor) SetRequiresGrad(b bool) {
 }
 
 // RequiresGrad reports whether t records gradients.
-func (t *Tensor) RequiresGrad() bool { r := lib.AtRequiresGrad(t.ptr()); check("requires_grad"); return r }
+func (t *Tensor) RequiresGrad() bool {
+	r := lib.AtRequiresGrad(t.ptr())
+	check("requires_grad")
+	return r
+}
 
 // Backward runs backpropagation from the scalar t.
 func (t *Tensor) Backward() {
@@ -387,10 +395,14 @@ func (t *Tensor) Copy_(src *Tensor) {
 }
 
 // Add_ adds u into t.
-func (t *Tensor) Add_(u *Tensor) { inplace("add_", func(o *lib.Ctensor) { lib.AtgAdd_(o, t.ptr(), u.ptr()) }) }
+func (t *Tensor) Add_(u *Tensor) {
+	inplace("add_", func(o *lib.Ctensor) { lib.AtgAdd_(o, t.ptr(), u.ptr()) })
+}
 
 // Mul_ multiplies t by u.
-func (t *Tensor) Mul_(u *Tensor) { inplace("mul_", func(o *lib.Ctensor) { lib.AtgMul_(o, t.ptr(), u.ptr()) }) }
+func (t *Tensor) Mul_(u *Tensor) {
+	inplace("mul_", func(o *lib.Ctensor) { lib.AtgMul_(o, t.ptr(), u.ptr()) })
+}
 
 // MulScalar_ multiplies t by v.
 func (t *Tensor) MulScalar_(v float64) {

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 
