@@ -447,3 +447,11 @@ func scaledDotProductAttention(q, k, v *Tensor) *Tensor {
 		lib.AtgScaledDotProductAttention(o, q.ptr(), k.ptr(), v.ptr(), nil, 0, 0, 0, 1)
 	})
 }
+
+// Alias returns a second handle to the same tensor (same storage and
+// autograd identity), owned by the current scope.
+func (t *Tensor) Alias() *Tensor {
+	c := lib.AtShallowClone(t.ptr())
+	check("shallow_clone")
+	return wrap(c)
+}

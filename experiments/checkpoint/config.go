@@ -1,0 +1,176 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cofiharness/cofi/internal/atomicfile"
+)
+
+// Config is the part of an HF BertConfig the harness uses. Unknown keys of a
+// real config.json are kept in Extra and written back unchanged.
+type Config struct {
+	Architectures     []string                   `json:"architectures,omitempty"`
+	ModelType         string                     `json:"model_type"`
+	VocabSize         int                        `json:"vocab_size"`
+	HiddenSize        int                        `json:"hidden_size"`
+	NumHiddenLayers   int                        `json:"num_hidden_layers"`
+	NumAttentionHeads int                        `json:"num_attention_heads"`
+	IntermediateSize  int                        `json:"intermediate_size"`
+	HiddenAct         string                     `json:"hidden_act"`
+	HiddenDropout     float64                    `json:"hidden_dropout_prob"`
+	AttentionDropout  float64                    `json:"attention_probs_dropout_prob"`
+	MaxPositions      int                        `json:"max_position_embeddings"`
+	TypeVocabSize     int                        `json:"type_vocab_size"`
+	LayerNormEps      float64                    `json:"layer_norm_eps"`
+	InitializerRange  float64                    `json:"initializer_range"`
+	PadTokenID        int                        `json:"pad_token_id"`
+	ID2Label          map[string]string          `json:"id2label,omitempty"`
+	Label2ID          map[string]int             `json:"label2id,omitempty"`
+	ProblemType       string                     `json:"problem_type,omitempty"`
+	FinetuningTask    string                     `json:"finetuning_task,omitempty"`
+	Extra             map[string]json.RawMessage `json:"-"`
+}
+
+var configKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range []string{"architectures", "model_type", "vocab_size", "hidden_size", "num_hidden_layers",
+		"num_attention_heads", "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
+		"max_position_embeddings", "type_vocab_size", "layer_norm_eps", "initializer_range", "pad_token_id",
+		"id2label", "label2id", "problem_type", "finetuning_task"} {
+		m[k] = true
+	}
+	return m
+}()
+
+// BertBase is bert-base-uncased's configuration.
+func BertBase() Config {
+	return Config{ModelType: "bert", VocabSize: 30522, HiddenSize: 768, NumHiddenLayers: 12, NumAttentionHeads: 12,
+		IntermediateSize: 3072, HiddenAct: "gelu", HiddenDropout: 0.1, AttentionDropout: 0.1, MaxPositions: 512,
+		TypeVocabSize: 2, LayerNormEps: 1e-12, InitializerRange: 0.02}
+}
+
+// Tiny is a small BERT for tests and the demo: 2 layers, hidden 64, 2 heads,
+// FFN 256, with bert-base-uncased's vocabulary.
+func Tiny() Config {
+	c := BertBase()
+	c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize, c.MaxPositions = 64, 2, 2, 256, 512
+	return c
+}
+
+// ReadConfig reads dir/config.json.
+func ReadConfig(dir string) (Config, error) {
+	p := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("read %s: %w", p, err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return Config{}, fmt.Errorf("read %s: %w", p, err)
+	}
+	for k, v := range all {
+		if !configKeys[k] {
+			if c.Extra == nil {
+				c.Extra = map[string]json.RawMessage{}
+			}
+			c.Extra[k] = v
+		}
+	}
+	if c.LayerNormEps == 0 {
+		c.LayerNormEps = 1e-12
+	}
+	if c.HiddenAct == "" {
+		c.HiddenAct = "gelu"
+	}
+	if c.ModelType != "" && c.ModelType != "bert" {
+		return Config{}, fmt.Errorf("read %s: model_type %q: only BERT models are supported", p, c.ModelType)
+	}
+	if c.HiddenAct != "gelu" {
+		return Config{}, fmt.Errorf("read %s: hidden_act %q: only gelu is supported", p, c.HiddenAct)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumHiddenLayers},
+		{"num_attention_heads", c.NumAttentionHeads}, {"intermediate_size", c.IntermediateSize},
+		{"max_position_embeddings", c.MaxPositions}, {"type_vocab_size", c.TypeVocabSize}} {
+		if f.v <= 0 {
+			return Config{}, fmt.Errorf("read %s: %s must be a positive integer, got %d", p, f.name, f.v)
+		}
+	}
+	return c, nil
+}
+
+// WriteConfig writes c as dir/config.json.
+func WriteConfig(dir string, c Config) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for k, v := range c.Extra {
+		all[k] = v
+	}
+	out, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, "config.json"), append(out, '\n'), 0o644)
+}
+
+// Labels returns the checkpoint's label names by id, or nil when it has none
+// or only HF's placeholders (LABEL_0, LABEL_1, ...), which say nothing.
+func (c Config) Labels() []string {
+	if len(c.ID2Label) == 0 {
+		return nil
+	}
+	out := make([]string, len(c.ID2Label))
+	placeholders := true
+	for k, v := range c.ID2Label {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(out) {
+			return nil
+		}
+		out[i] = v
+		if !strings.HasPrefix(v, "LABEL_") {
+			placeholders = false
+		}
+	}
+	if placeholders {
+		return nil
+	}
+	return out
+}
+
+// SetLabels records label names in id2label and label2id.
+func (c *Config) SetLabels(names []string) {
+	c.ID2Label = map[string]string{}
+	c.Label2ID = map[string]int{}
+	for i, n := range names {
+		c.ID2Label[strconv.Itoa(i)] = n
+		c.Label2ID[n] = i
+	}
+}
+
+// SortedNames returns the keys of a tensor map in order.
+func SortedNames(m map[string]Raw) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
