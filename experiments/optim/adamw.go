@@ -1,0 +1,166 @@
+//go:build torch
+
+package optim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/cofiharness/cofi/experiments/checkpoint"
+	"github.com/cofiharness/cofi/experiments/torch"
+)
+
+// Named is a parameter with the name its state is saved under.
+type Named struct {
+	Name  string
+	T     *torch.Tensor
+	Decay bool // apply weight decay (HF convention: not to biases and LayerNorms)
+}
+
+// AdamW is decoupled-weight-decay Adam (Loshchilov & Hutter), updating
+// parameters in place exactly as torch.optim.AdamW does. A negative learning
+// rate performs gradient ascent (CoFi's Lagrange multipliers). Its state is
+// saved with the run's checkpoints so a killed run resumes where it stopped.
+type AdamW struct {
+	Beta1, Beta2, Eps, WeightDecay float64
+	Steps                          int
+
+	params []Named
+	m, v   []*torch.Tensor
+}
+
+// NewAdamW makes an optimiser over params with betas (0.9, 0.999), eps 1e-8.
+func NewAdamW(params []Named, weightDecay float64) *AdamW {
+	o := &AdamW{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, params: params}
+	for _, p := range params {
+		o.m = append(o.m, torch.Zeros(p.T.Shape(), torch.Float32, p.T.Device()).Detached())
+		o.v = append(o.v, torch.Zeros(p.T.Shape(), torch.Float32, p.T.Device()).Detached())
+	}
+	return o
+}
+
+// Params returns the parameters the optimiser updates.
+func (o *AdamW) Params() []Named { return o.params }
+
+// Step applies one update with learning rate lr to every parameter that has a
+// gradient.
+func (o *AdamW) Step(lr float64) {
+	o.Steps++
+	bc1 := 1 - math.Pow(o.Beta1, float64(o.Steps))
+	bc2 := 1 - math.Pow(o.Beta2, float64(o.Steps))
+	torch.NoGrad(func() {
+		for i, p := range o.params {
+			func() {
+				s := torch.NewScope()
+				defer s.Close()
+				g := p.T.Grad()
+				if !g.Defined() {
+					return
+				}
+				if p.Decay && o.WeightDecay != 0 {
+					p.T.MulScalar_(1 - lr*o.WeightDecay)
+				}
+				m, v := o.m[i], o.v[i]
+				m.MulScalar_(o.Beta1)
+				m.Add_(g.MulScalar(1 - o.Beta1))
+				v.MulScalar_(o.Beta2)
+				v.Addcmul_(g, g.MulScalar(1-o.Beta2))
+				denom := v.Sqrt().MulScalar(1 / math.Sqrt(bc2)).AddScalar(o.Eps)
+				p.T.Addcdiv_(m.MulScalar(-lr/bc1), denom)
+			}()
+		}
+	})
+}
+
+// ZeroGrad clears every parameter's gradient.
+func ZeroGrad(params []Named) {
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		for _, p := range params {
+			if g := p.T.Grad(); g.Defined() {
+				g.Zero_()
+			}
+		}
+	})
+}
+
+// ClipGradNorm scales gradients so their global L2 norm is at most max, as
+// torch.nn.utils.clip_grad_norm_, and returns the norm before clipping.
+func ClipGradNorm(params []Named, max float64) float64 {
+	var norm float64
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		var sq []*torch.Tensor
+		var grads []*torch.Tensor
+		for _, p := range params {
+			if g := p.T.Grad(); g.Defined() {
+				grads = append(grads, g)
+				sq = append(sq, g.Square().Sum())
+			}
+		}
+		if len(sq) == 0 {
+			return
+		}
+		norm = math.Sqrt(torch.Stack(sq, 0).Sum().Item())
+		if max > 0 && norm > max {
+			c := max / (norm + 1e-6)
+			for _, g := range grads {
+				g.MulScalar_(c)
+			}
+		}
+	})
+	return norm
+}
+
+// State returns the optimiser state for a checkpoint.
+func (o *AdamW) State() (map[string]checkpoint.Raw, map[string]string) {
+	t := map[string]checkpoint.Raw{}
+	for i, p := range o.params {
+		t["m."+p.Name] = checkpoint.F32(o.m[i].Shape(), o.m[i].Float32s())
+		t["v."+p.Name] = checkpoint.F32(o.v[i].Shape(), o.v[i].Float32s())
+	}
+	return t, map[string]string{"steps": strconv.Itoa(o.Steps)}
+}
+
+// Restore loads state saved by State.
+func (o *AdamW) Restore(t map[string]checkpoint.Raw, meta map[string]string) error {
+	n, err := strconv.Atoi(meta["steps"])
+	if err != nil {
+		return fmt.Errorf("optimiser state: bad step count %q", meta["steps"])
+	}
+	for i, p := range o.params {
+		for _, x := range []struct {
+			key string
+			dst *torch.Tensor
+		}{{"m." + p.Name, o.m[i]}, {"v." + p.Name, o.v[i]}} {
+			r, ok := t[x.key]
+			if !ok {
+				return fmt.Errorf("optimiser state: missing %s", x.key)
+			}
+			vals, err := r.Float32()
+			if err != nil {
+				return fmt.Errorf("optimiser state %s: %w", x.key, err)
+			}
+			shape := x.dst.Shape()
+			if int64(len(vals)) != x.dst.Numel() {
+				return fmt.Errorf("optimiser state %s: %d values for shape %v", x.key, len(vals), shape)
+			}
+			src := torch.FromFloat32(vals, shape, torch.CPU)
+			x.dst.Copy_(src)
+			src.Free()
+		}
+	}
+	o.Steps = n
+	return nil
+}
+
+// Free releases the optimiser state.
+func (o *AdamW) Free() {
+	for i := range o.m {
+		o.m[i].Free()
+		o.v[i].Free()
+	}
+}

@@ -1,0 +1,128 @@
+//go:build torch
+
+package optim
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"github.com/cofiharness/cofi/experiments/torch"
+)
+
+func TestMain(m *testing.M) {
+	if _, err := torch.Setup(1, 3, "cpu"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+// TestAdamWHandComputed checks two steps against the update rule computed by
+// hand: loss = Σ w², grad = 2w.
+func TestAdamWHandComputed(t *testing.T) {
+	w := torch.FromFloat32([]float32{1, -2}, []int64{2}, torch.CPU)
+	w.SetRequiresGrad(true)
+	defer w.Free()
+	ps := []Named{{"w", w, true}}
+	o := NewAdamW(ps, 0.1)
+	defer o.Free()
+	lr := 0.01
+	// Reference in float64: PyTorch AdamW semantics.
+	ref := []float64{1, -2}
+	m, v := []float64{0, 0}, []float64{0, 0}
+	for step := 1; step <= 2; step++ {
+		func() {
+			s := torch.NewScope()
+			defer s.Close()
+			ZeroGrad(ps)
+			w.Square().Sum().Backward()
+		}()
+		o.Step(lr)
+		for i := range ref {
+			g := 2 * ref[i]
+			ref[i] *= 1 - lr*0.1
+			m[i] = 0.9*m[i] + 0.1*g
+			v[i] = 0.999*v[i] + 0.001*g*g
+			mh := m[i] / (1 - math.Pow(0.9, float64(step)))
+			vh := v[i] / (1 - math.Pow(0.999, float64(step)))
+			ref[i] -= lr * mh / (math.Sqrt(vh) + 1e-8)
+		}
+	}
+	got := w.Float32s()
+	for i := range ref {
+		if math.Abs(float64(got[i])-ref[i]) > 1e-6 {
+			t.Fatalf("after 2 steps w = %v, want %v", got, ref)
+		}
+	}
+	// First step moves each weight by ≈ lr against its gradient's sign.
+	if !(got[0] < 1 && got[1] > -2) {
+		t.Fatalf("descent went the wrong way: %v", got)
+	}
+}
+
+func TestAscentWithNegativeLR(t *testing.T) {
+	l := torch.FromFloat32([]float32{0}, []int64{1}, torch.CPU)
+	l.SetRequiresGrad(true)
+	defer l.Free()
+	ps := []Named{{"lambda", l, false}}
+	o := NewAdamW(ps, 0)
+	defer o.Free()
+	func() {
+		s := torch.NewScope()
+		defer s.Close()
+		l.MulScalar(3).Sum().Backward() // d/dλ (3λ) = 3 > 0
+	}()
+	o.Step(-0.01)
+	if v := l.Float32s()[0]; math.Abs(float64(v)-0.01) > 1e-6 {
+		t.Fatalf("ascent step: λ = %v, want +0.01 (Adam's first step has unit size)", v)
+	}
+}
+
+func TestClipGradNorm(t *testing.T) {
+	w := torch.FromFloat32([]float32{3, 4}, []int64{2}, torch.CPU)
+	w.SetRequiresGrad(true)
+	defer w.Free()
+	ps := []Named{{"w", w, true}}
+	func() {
+		s := torch.NewScope()
+		defer s.Close()
+		w.Square().Sum().MulScalar(0.5).Backward() // grad = w = (3, 4), norm 5
+	}()
+	if n := ClipGradNorm(ps, 1); math.Abs(n-5) > 1e-5 {
+		t.Fatalf("norm = %v, want 5", n)
+	}
+	s := torch.NewScope()
+	defer s.Close()
+	g := w.Grad().Float32s()
+	if math.Abs(float64(g[0])-0.6) > 1e-5 || math.Abs(float64(g[1])-0.8) > 1e-5 {
+		t.Fatalf("clipped grad %v, want (0.6, 0.8)", g)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	w := torch.FromFloat32([]float32{1, 2}, []int64{2}, torch.CPU)
+	w.SetRequiresGrad(true)
+	defer w.Free()
+	ps := []Named{{"w", w, true}}
+	o := NewAdamW(ps, 0)
+	defer o.Free()
+	func() {
+		s := torch.NewScope()
+		defer s.Close()
+		w.Square().Sum().Backward()
+	}()
+	o.Step(0.1)
+	st, meta := o.State()
+	o2 := NewAdamW(ps, 0)
+	defer o2.Free()
+	if err := o2.Restore(st, meta); err != nil {
+		t.Fatal(err)
+	}
+	if o2.Steps != 1 || o2.m[0].Float32s()[1] != o.m[0].Float32s()[1] || o2.v[0].Float32s()[0] != o.v[0].Float32s()[0] {
+		t.Fatal("restored state differs")
+	}
+	delete(st, "v.w")
+	if err := o2.Restore(st, meta); err == nil {
+		t.Fatal("missing state accepted")
+	}
+}
