@@ -10,31 +10,31 @@ import (
 
 // Zeros makes a tensor of zeros.
 func Zeros(shape []int64, dt DType, dev Device) *Tensor {
-	return call("zeros", func(o *lib.Ctensor) { lib.AtgZeros(o, shape, len(shape), int32(dt), int32(dev)) })
+	return call("zeros", func(o *lib.Ctensor) { sh, n := shapeArg(shape); lib.AtgZeros(o, sh, n, int32(dt), int32(dev)) })
 }
 
 // Ones makes a tensor of ones.
 func Ones(shape []int64, dt DType, dev Device) *Tensor {
-	return call("ones", func(o *lib.Ctensor) { lib.AtgOnes(o, shape, len(shape), int32(dt), int32(dev)) })
+	return call("ones", func(o *lib.Ctensor) { sh, n := shapeArg(shape); lib.AtgOnes(o, sh, n, int32(dt), int32(dev)) })
 }
 
 // Full makes a tensor filled with v.
 func Full(shape []int64, v float64, dt DType, dev Device) *Tensor {
 	var t *Tensor
 	withScalar(v, func(s lib.Cscalar) {
-		t = call("full", func(o *lib.Ctensor) { lib.AtgFull(o, shape, len(shape), s, int32(dt), int32(dev)) })
+		t = call("full", func(o *lib.Ctensor) { sh, n := shapeArg(shape); lib.AtgFull(o, sh, n, s, int32(dt), int32(dev)) })
 	})
 	return t
 }
 
 // Randn samples N(0, 1) from libtorch's generator.
 func Randn(shape []int64, dev Device) *Tensor {
-	return call("randn", func(o *lib.Ctensor) { lib.AtgRandn(o, shape, len(shape), int32(Float32), int32(dev)) })
+	return call("randn", func(o *lib.Ctensor) { sh, n := shapeArg(shape); lib.AtgRandn(o, sh, n, int32(Float32), int32(dev)) })
 }
 
 // Rand samples U[0, 1) from libtorch's generator.
 func Rand(shape []int64, dev Device) *Tensor {
-	return call("rand", func(o *lib.Ctensor) { lib.AtgRand(o, shape, len(shape), int32(Float32), int32(dev)) })
+	return call("rand", func(o *lib.Ctensor) { sh, n := shapeArg(shape); lib.AtgRand(o, sh, n, int32(Float32), int32(dev)) })
 }
 
 // Eye makes an n×n identity matrix.
@@ -221,10 +221,12 @@ func (t *Tensor) Max() *Tensor { return call("max", func(o *lib.Ctensor) { lib.A
 // ---- shape ----
 
 func (t *Tensor) View(shape ...int64) *Tensor {
-	return call("view", func(o *lib.Ctensor) { lib.AtgView(o, t.ptr(), shape, len(shape)) })
+	sh, n := shapeArg(shape)
+	return call("view", func(o *lib.Ctensor) { lib.AtgView(o, t.ptr(), sh, n) })
 }
 func (t *Tensor) Reshape(shape ...int64) *Tensor {
-	return call("reshape", func(o *lib.Ctensor) { lib.AtgReshape(o, t.ptr(), shape, len(shape)) })
+	sh, n := shapeArg(shape)
+	return call("reshape", func(o *lib.Ctensor) { lib.AtgReshape(o, t.ptr(), sh, n) })
 }
 func (t *Tensor) Transpose(a, b int64) *Tensor {
 	return call("transpose", func(o *lib.Ctensor) { lib.AtgTranspose(o, t.ptr(), a, b) })

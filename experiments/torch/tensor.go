@@ -254,8 +254,19 @@ func (t *Tensor) Defined() bool {
 	return d
 }
 
+// shapeArg returns shape as libtch's wrappers take it: they index the first
+// element even for 0-dimensional shapes, so an empty shape is passed as a
+// one-element slice with length 0.
+func shapeArg(shape []int64) ([]int64, int) {
+	if len(shape) == 0 {
+		return []int64{0}, 0
+	}
+	return shape, len(shape)
+}
+
 func fromData(op string, data unsafe.Pointer, shape []int64, dt DType, dev Device) *Tensor {
-	c := lib.AtTensorOfData(data, shape, uint(len(shape)), dt.size(), int(dt))
+	sh, n := shapeArg(shape)
+	c := lib.AtTensorOfData(data, sh, uint(n), dt.size(), int(dt))
 	check(op)
 	t := wrap(c)
 	if dev.IsCUDA() {
