@@ -49,7 +49,7 @@ func summarize(rs []*runs.Run, get func(*runs.Run) runs.Value, digits int, unit 
 	s := stats.Summarize(xs)
 	c := table.Stat(s, digits, unit)
 	if len(missing) > 0 {
-		c = c.WithNote(fmt.Sprintf("%s; mean over the other %d seed(s)", strings.Join(missing, "; "), len(xs)))
+		c = c.WithNote(fmt.Sprintf("%s; mean over the other %d run(s)", strings.Join(missing, "; "), len(xs)))
 	}
 	if len(notes) > 0 {
 		c = c.WithNote(strings.Join(notes, "; "))

@@ -62,7 +62,7 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 	for _, tk := range tasks {
 		t.Columns = append(t.Columns, table.Column{Key: tk, Header: display(tk)})
 	}
-	t.Columns = append(t.Columns, table.Column{Key: "train_h", Header: "train (h)"})
+	t.Columns = append(t.Columns, table.Column{Key: "train_h", Header: "train (h)", NoBest: true})
 	nt := len(tasks)
 	blank := func() []table.Cell { return make([]table.Cell, nt+1) }
 
@@ -179,7 +179,7 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 	if sel.Sparsity > 0 {
 		spNote = "CoFi at " + runs.Percent(sel.Sparsity) + " sparsity (chosen with --sparsity)"
 	}
-	t.Caption = fmt.Sprintf("Dev-set %s. %s. Ours: mean ± sample std over n seeds; paper: as published. %s Train time: ours in hours of training on our hardware (prune + final stages; teacher: its fine-tuning), paper in GPU hours.",
+	t.Caption = fmt.Sprintf("Dev-set %s. %s. Ours: mean ± sample std over n seeds; paper: as published. %s Train time: ours in hours per run on our hardware (prune + final stages; teacher: its fine-tuning), mean over the runs in the row; paper in GPU hours.",
 		metricsPhrase(tasks), spNote, devicesNote(set, ref))
 	t.Notes = pickNotes
 	return t

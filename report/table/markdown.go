@@ -49,9 +49,17 @@ func render(w io.Writer, t *Table, md bool) error {
 		bold = func(s string) string { return "**" + s + "**" }
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	}
+	// Numbers right, text left: a column is numeric when any cell holds a number.
 	align := []tw.Align{tw.AlignLeft}
-	for range t.Columns {
-		align = append(align, tw.AlignRight)
+	for j := range t.Columns {
+		a := tw.AlignLeft
+		for _, r := range t.Rows {
+			if r.Cells[j].Kind == Number {
+				a = tw.AlignRight
+				break
+			}
+		}
+		align = append(align, a)
 	}
 	opts = append(opts,
 		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),

@@ -120,6 +120,7 @@ type Column struct {
 	Key    string `json:"key"`             // machine name: "sst2", "qnli@0.6/speedup"
 	Header string `json:"header"`          // printed header: "SST-2"
 	Group  string `json:"group,omitempty"` // adjacent columns with the same Group share a spanning header
+	NoBest bool   `json:"-"`               // never bold (e.g. a cost column in a table of scores)
 }
 
 // Row is one table row.
@@ -176,7 +177,7 @@ func (t *Table) Footnotes() ([]string, map[string]int) {
 func (t *Table) Best(i, j int) bool {
 	r := t.Rows[i]
 	c := r.Cells[j]
-	if r.Group == "" || r.Better == None || c.Kind != Number {
+	if r.Group == "" || r.Better == None || c.Kind != Number || t.Columns[j].NoBest {
 		return false
 	}
 	n := 0
