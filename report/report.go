@@ -46,8 +46,8 @@ func DefaultFormats() []string {
 
 // Options say what to render and where.
 type Options struct {
-	Tables  []string // nil: the applicable ones
-	Figures []string // nil: the applicable ones
+	Tables  []string // nil: the applicable ones; empty: none
+	Figures []string // nil: the applicable ones; empty: none
 	Formats []string // nil: DefaultFormats
 	Out     string   // output directory
 	Selection
@@ -164,9 +164,14 @@ func Generate(set *runs.Set, ref *reference.Data, opt Options) (*Result, error) 
 	if opt.Out == "" {
 		return nil, fmt.Errorf("no output directory")
 	}
+	// nil asks for what the runs can fill; an empty list for nothing.
 	tables, figures := opt.Tables, opt.Figures
-	if tables == nil && figures == nil {
-		tables, figures = Applicable(set)
+	at, af := Applicable(set)
+	if tables == nil {
+		tables = at
+	}
+	if figures == nil {
+		figures = af
 	}
 	formats := opt.Formats
 	if len(formats) == 0 {
