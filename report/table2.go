@@ -87,8 +87,20 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 		}
 	}
 
+	// Paper rows only when some column is a task of the paper's Table 2
+	// (the synthetic demo has none, and empty published rows say nothing).
+	withPaper := false
+	for _, tk := range tasks {
+		if _, ok := ref.Table2("teacher", tk); ok {
+			withPaper = true
+		}
+	}
+
 	// block adds the rows of one method: ours (when wanted), paper, Δ.
 	block := func(methodName string, withOurs bool) {
+		if !withOurs && !withPaper {
+			return
+		}
 		label := methodLabel(ref, methodName)
 		ours, paper, diff := blank(), blank(), blank()
 		oursS, paperS, diffS := blank(), blank(), blank()
@@ -141,19 +153,23 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			t.Rows = append(t.Rows, table.Row{Label: label + " — ours", Cells: ours, Rule: rule, Group: oursGroup(group), Better: table.Higher})
 			rule = false
 		}
-		t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule, Group: paperGroup(group), Better: table.Higher})
-		if withOurs {
-			t.Rows = append(t.Rows, table.Row{Label: label + " — Δ", Cells: diff})
+		if withPaper {
+			t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule, Group: paperGroup(group), Better: table.Higher})
+			if withOurs {
+				t.Rows = append(t.Rows, table.Row{Label: label + " — Δ", Cells: diff})
+			}
 		}
-		if !hasSpeed && !(withOurs && anyNumber(oursS)) {
+		if !(withPaper && hasSpeed) && !(withOurs && anyNumber(oursS)) {
 			return
 		}
 		if withOurs {
 			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — ours", Cells: oursS, Group: "speed ours", Better: table.Higher})
 		}
-		t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS, Group: "speed paper", Better: table.Higher})
-		if withOurs {
-			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — Δ", Cells: diffS})
+		if withPaper {
+			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS, Group: "speed paper", Better: table.Higher})
+			if withOurs {
+				t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — Δ", Cells: diffS})
+			}
 		}
 	}
 	for _, m := range ref.Table2Methods() {

@@ -23,7 +23,7 @@ type gridRun struct {
 // ours near 95 % (tasks limits the tasks; nil means the paper's and ours).
 func LayersGrid(set *runs.Set, ref *reference.Data, tasks []string) (*Figure, error) {
 	var rows []gridRun
-	layers := ref.LayerCount
+	layers := 0
 	taskList := tasks
 	if len(taskList) == 0 {
 		for _, l := range ref.RemainingLayers("") {
@@ -39,6 +39,7 @@ func LayersGrid(set *runs.Set, ref *reference.Data, tasks []string) (*Figure, er
 	}
 	for _, tk := range taskList {
 		for _, l := range ref.RemainingLayers(tk) {
+			layers = max(layers, ref.LayerCount)
 			rows = append(rows, gridRun{fmt.Sprintf("%s run %d (paper)", displayTask(tk), l.Run), flags(l.MHA, layers), flags(l.FFN, layers)})
 		}
 		sp, ok := set.Closest(tk, "cofi", 0.95, 0.03)
@@ -88,7 +89,7 @@ func LayersGrid(set *runs.Set, ref *reference.Data, tasks []string) (*Figure, er
 		label string
 	}{
 		{keptM, draw.GlyphStyle{Color: cofi.Color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}, "MHA kept"},
-		{keptF, draw.GlyphStyle{Color: rgb(0x00, 0x72, 0xB2), Radius: vg.Points(2), Shape: draw.BoxGlyph{}}, "FFN kept"},
+		{keptF, draw.GlyphStyle{Color: rgb(0x8C, 0x2D, 0x04), Radius: vg.Points(2), Shape: draw.BoxGlyph{}}, "FFN kept"},
 		{gone, draw.GlyphStyle{Color: rgb(0xC8, 0xC8, 0xC8), Radius: vg.Points(0.8), Shape: draw.CircleGlyph{}}, "pruned"},
 	} {
 		if len(s.xys) == 0 {

@@ -174,12 +174,14 @@ func panel(set *runs.Set, ref *reference.Data, taskName string, axis Axis) (*plo
 		}
 	}
 	xmin, xmax := 1e9, -1e9
+	ymin, ymax := 1e9, -1e9
 	for _, c := range curves {
 		st := StyleOf(c.method)
 		xys := make(plotter.XYs, len(c.pts))
 		for i, q := range c.pts {
 			xys[i] = plotter.XY{X: q.x, Y: q.y}
 			xmin, xmax = min(xmin, q.x), max(xmax, q.x)
+			ymin, ymax = min(ymin, q.y-q.yerr), max(ymax, q.y+q.yerr)
 		}
 		sc, err := plotter.NewScatter(xys)
 		if err != nil {
@@ -232,6 +234,7 @@ func panel(set *runs.Set, ref *reference.Data, taskName string, axis Axis) (*plo
 		}
 		ln.LineStyle = ls
 		p.Add(ln)
+		ymin, ymax = min(ymin, y), max(ymax, y)
 		entries = append(entries, legendEntry{label, []plot.Thumbnailer{ln}})
 		return nil
 	}
@@ -253,6 +256,11 @@ func panel(set *runs.Set, ref *reference.Data, taskName string, axis Axis) (*plo
 		}
 	}
 	p.X.Min, p.X.Max = xmin-pad, xmax+pad
+	if ymin < ymax {
+		// Room above the teacher line and below the lowest point.
+		ypad := (ymax - ymin) * 0.04
+		p.Y.Min, p.Y.Max = ymin-ypad, ymax+ypad
+	}
 	return p, entries, nil
 }
 
@@ -325,8 +333,18 @@ func mergeEntries(lists ...[]legendEntry) []legendEntry {
 }
 
 // hardwarePhrase says where speedups were measured, ours and the paper's.
-func hardwarePhrase(set *runs.Set, ref *reference.Data) (short, long string) {
+func hardwarePhrase(set *runs.Set, ref *reference.Data, withPaper bool) (short, long string) {
 	devs := set.Devices()
+	if !withPaper {
+		if len(devs) == 0 {
+			return "no speed records", "We have no speed records."
+		}
+		var sh []string
+		for _, d := range devs {
+			sh = append(sh, shortDevice(d))
+		}
+		return "ours: " + strings.Join(sh, ", "), "Our speedups were measured on " + strings.Join(devs, "; ") + "."
+	}
 	if len(devs) == 0 {
 		return "paper: " + shortDevice(ref.Paper.SpeedupHardware),
 			fmt.Sprintf("Published speedups were measured by the authors on an %s (%s); we have no speed records.", ref.Paper.SpeedupHardware, ref.Paper.SpeedupProtocol)
@@ -356,7 +374,13 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("figure %s: no tasks", id)
 	}
-	short, long := hardwarePhrase(set, ref)
+	withPaper := false
+	for _, tk := range tasks {
+		if len(ref.Figure2(tk)) > 0 {
+			withPaper = true
+		}
+	}
+	short, long := hardwarePhrase(set, ref, withPaper)
 	plots := [][]*plot.Plot{make([]*plot.Plot, len(tasks)), make([]*plot.Plot, len(tasks))}
 	var all []legendEntry
 	for j, tk := range tasks {
@@ -394,6 +418,10 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 	}
 	caption := fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (bottom) on %s. CoFi ours (filled markers, solid lines; bars: ± std over seeds) and published (outlined, dashed), published baselines as in the paper's Figure 2 (values read from the figure: ±0.1 score, ±2%% x), BERT-base teacher and 95%% of it. %s",
 		strings.Join(names, ", "), long)
+	if !withPaper {
+		caption = fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (bottom) on %s: CoFi (bars: ± std over seeds), the teacher and 95%% of it; the paper has no results on these tasks. %s",
+			strings.Join(names, ", "), long)
+	}
 	if len(tasks) > 1 {
 		caption += " Speed axis hardware: " + short + "."
 	}

@@ -38,7 +38,7 @@ type profile struct {
 
 // oursProfiles averages the structure of our CoFi runs per sparsity over
 // the tasks of the paper's Figure 3 (or over every task when we ran none of them).
-func oursProfiles(set *runs.Set, ref *reference.Data) []profile {
+func oursProfiles(set *runs.Set, ref *reference.Data) (out []profile, onPaperTasks bool) {
 	paperTasks := map[string]bool{}
 	for _, p := range ref.Structure {
 		for _, t := range p.Tasks {
@@ -51,7 +51,6 @@ func oursProfiles(set *runs.Set, ref *reference.Data) []profile {
 			anyPaper = true
 		}
 	}
-	var out []profile
 	for _, sp := range set.Sparsities("", "cofi") {
 		pr := profile{sparsity: sp}
 		seen := map[string]bool{}
@@ -85,7 +84,7 @@ func oursProfiles(set *runs.Set, ref *reference.Data) []profile {
 		}
 		out = append(out, pr)
 	}
-	return out
+	return out, anyPaper
 }
 
 func at(v []int, i int) int {
@@ -98,7 +97,10 @@ func at(v []int, i int) int {
 // Figure3 draws the mean heads per MHA layer (top) and intermediate units
 // per FFN layer (bottom) for each sparsity, ours next to the paper's.
 func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
-	ours := oursProfiles(set, ref)
+	ours, onPaperTasks := oursProfiles(set, ref)
+	// The paper's profiles are of BERT-base on its tasks: drawn next to ours
+	// only when ours are of those tasks too (not for the synthetic demo).
+	showPaper := len(ours) == 0 || onPaperTasks
 	heads := newPlot("Figure 3: structure per layer", "layer", "mean heads kept")
 	inter := newPlot("", "layer", "mean intermediate units kept")
 	var entries []legendEntry
@@ -135,9 +137,11 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 		entries = append(entries, legendEntry{label, things})
 		return nil
 	}
-	for _, p := range ref.Structure {
-		if err := add(p.Sparsity, p.Heads, p.Intermediate, false); err != nil {
-			return nil, err
+	if showPaper {
+		for _, p := range ref.Structure {
+			if err := add(p.Sparsity, p.Heads, p.Intermediate, false); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var tasks []string
@@ -151,9 +155,18 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 			}
 		}
 	}
+	layers := 0
+	for _, p := range ref.Structure {
+		if showPaper {
+			layers = max(layers, len(p.Heads))
+		}
+	}
+	for _, p := range ours {
+		layers = max(layers, len(p.heads))
+	}
 	for _, p := range []*plot.Plot{heads, inter} {
-		p.X.Min, p.X.Max = 0.5, 12.5
-		p.X.Tick.Marker = plot.ConstantTicks(layerTicks(12))
+		p.X.Min, p.X.Max = 0.5, float64(layers)+0.5
+		p.X.Tick.Marker = plot.ConstantTicks(layerTicks(layers))
 		p.Y.Min = 0
 	}
 	oursText := "we have no CoFi runs with a structure"
@@ -164,8 +177,12 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 		}
 		oursText = "ours averaged over every seed of " + strings.Join(names, ", ")
 	}
+	paperText := "Paper: read from its Figure 3, mean over SST-2, MNLI, QQP, QNLI and SQuAD; "
+	if !showPaper {
+		paperText = "The paper's profiles (BERT-base on its tasks) are not drawn next to these tasks; "
+	}
 	caption := "Mean attention heads kept per MHA layer (top) and intermediate units kept per FFN layer (bottom) for each sparsity, " +
-		"0 where a sublayer is pruned away. Paper: read from its Figure 3, mean over SST-2, MNLI, QQP, QNLI and SQuAD; " + oursText + ". Colour: sparsity; filled/solid: ours, outlined/dashed: paper."
+		"0 where a sublayer is pruned away. " + paperText + oursText + ". Colour: sparsity; filled/solid: ours, outlined/dashed: paper."
 	cols := 4
 	legendH := legendRows(len(entries), cols)
 	panelH := vg.Length(1.7) * vg.Inch
