@@ -76,6 +76,7 @@ type Point struct {
 type TrainTime struct {
 	Row        string   `json:"row"`
 	Method     string   `json:"method"`
+	Metric     string   `json:"metric"` // "train time (GPU hours)"
 	Text       string   `json:"text"`
 	Hours      *float64 `json:"hours,omitempty"` // the bound or approximate value in GPU hours, nil for "-"
 	Provenance string   `json:"provenance"`
@@ -363,8 +364,8 @@ func (d *Data) validate() []error {
 	}
 	for i, t := range d.TrainTime {
 		where := fmt.Sprintf("table2.json train_time[%d]", i)
-		if !methods[t.Method] || t.Text == "" || t.Provenance == "" {
-			bad(where, "needs a known method, text and provenance")
+		if !methods[t.Method] || t.Text == "" || t.Provenance == "" || t.Metric == "" {
+			bad(where, "needs a known method, metric, text and provenance")
 		}
 	}
 	if d.LayerCount <= 0 {
