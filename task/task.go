@@ -41,6 +41,7 @@ type Task struct {
 	Select    string   // metric key used to choose the best checkpoint (defaults to Headline)
 	Size      Size
 	TrainSize int  // train examples in the real data set (0 for synthetic tasks)
+	DevSize   int  // examples of the (first) evaluation set in the real data set (0 for synthetic tasks)
 	Synthetic bool // built-in task generated on disk by the harness
 	SeqLen    int  // default max sequence length
 }
@@ -49,15 +50,15 @@ type Task struct {
 func MetricKey(evalSet, metric string) string { return evalSet + "/" + metric }
 
 var all = []Task{
-	{Name: "cola", Display: "CoLA", Kind: Classification, NumLabels: 2, EvalSets: []string{"cola"}, Metrics: []string{"mcc", "acc"}, Headline: "cola/mcc", Size: Small, TrainSize: 8551, SeqLen: 128},
-	{Name: "sst2", Display: "SST-2", Kind: Classification, NumLabels: 2, EvalSets: []string{"sst2"}, Metrics: []string{"acc"}, Headline: "sst2/acc", Size: Large, TrainSize: 67349, SeqLen: 128},
-	{Name: "mrpc", Display: "MRPC", Kind: Classification, NumLabels: 2, EvalSets: []string{"mrpc"}, Metrics: []string{"acc", "f1"}, Headline: "mrpc/acc", Size: Small, TrainSize: 3668, SeqLen: 128},
-	{Name: "stsb", Display: "STS-B", Kind: Regression, NumLabels: 1, EvalSets: []string{"stsb"}, Metrics: []string{"spearman", "pearson"}, Headline: "stsb/spearman", Size: Small, TrainSize: 5749, SeqLen: 128},
-	{Name: "qqp", Display: "QQP", Kind: Classification, NumLabels: 2, EvalSets: []string{"qqp"}, Metrics: []string{"acc", "f1"}, Headline: "qqp/acc", Size: Large, TrainSize: 363846, SeqLen: 128},
-	{Name: "mnli", Display: "MNLI", Kind: Classification, NumLabels: 3, EvalSets: []string{"mnli-m", "mnli-mm"}, Metrics: []string{"acc"}, Headline: "mnli-m/acc", Size: Large, TrainSize: 392702, SeqLen: 128},
-	{Name: "qnli", Display: "QNLI", Kind: Classification, NumLabels: 2, EvalSets: []string{"qnli"}, Metrics: []string{"acc"}, Headline: "qnli/acc", Size: Large, TrainSize: 104743, SeqLen: 128},
-	{Name: "rte", Display: "RTE", Kind: Classification, NumLabels: 2, EvalSets: []string{"rte"}, Metrics: []string{"acc"}, Headline: "rte/acc", Size: Small, TrainSize: 2490, SeqLen: 128},
-	{Name: "squad", Display: "SQuAD", Kind: Span, NumLabels: 2, EvalSets: []string{"squad"}, Metrics: []string{"f1", "em"}, Headline: "squad/f1", Size: QA, TrainSize: 87599, SeqLen: 384},
+	{Name: "cola", Display: "CoLA", Kind: Classification, NumLabels: 2, EvalSets: []string{"cola"}, Metrics: []string{"mcc", "acc"}, Headline: "cola/mcc", Size: Small, TrainSize: 8551, DevSize: 1043, SeqLen: 128},
+	{Name: "sst2", Display: "SST-2", Kind: Classification, NumLabels: 2, EvalSets: []string{"sst2"}, Metrics: []string{"acc"}, Headline: "sst2/acc", Size: Large, TrainSize: 67349, DevSize: 872, SeqLen: 128},
+	{Name: "mrpc", Display: "MRPC", Kind: Classification, NumLabels: 2, EvalSets: []string{"mrpc"}, Metrics: []string{"acc", "f1"}, Headline: "mrpc/acc", Size: Small, TrainSize: 3668, DevSize: 408, SeqLen: 128},
+	{Name: "stsb", Display: "STS-B", Kind: Regression, NumLabels: 1, EvalSets: []string{"stsb"}, Metrics: []string{"spearman", "pearson"}, Headline: "stsb/spearman", Size: Small, TrainSize: 5749, DevSize: 1500, SeqLen: 128},
+	{Name: "qqp", Display: "QQP", Kind: Classification, NumLabels: 2, EvalSets: []string{"qqp"}, Metrics: []string{"acc", "f1"}, Headline: "qqp/acc", Size: Large, TrainSize: 363846, DevSize: 40430, SeqLen: 128},
+	{Name: "mnli", Display: "MNLI", Kind: Classification, NumLabels: 3, EvalSets: []string{"mnli-m", "mnli-mm"}, Metrics: []string{"acc"}, Headline: "mnli-m/acc", Size: Large, TrainSize: 392702, DevSize: 9815, SeqLen: 128},
+	{Name: "qnli", Display: "QNLI", Kind: Classification, NumLabels: 2, EvalSets: []string{"qnli"}, Metrics: []string{"acc"}, Headline: "qnli/acc", Size: Large, TrainSize: 104743, DevSize: 5463, SeqLen: 128},
+	{Name: "rte", Display: "RTE", Kind: Classification, NumLabels: 2, EvalSets: []string{"rte"}, Metrics: []string{"acc"}, Headline: "rte/acc", Size: Small, TrainSize: 2490, DevSize: 277, SeqLen: 128},
+	{Name: "squad", Display: "SQuAD", Kind: Span, NumLabels: 2, EvalSets: []string{"squad"}, Metrics: []string{"f1", "em"}, Headline: "squad/f1", Size: QA, TrainSize: 87599, DevSize: 10570, SeqLen: 384},
 
 	// Built-in synthetic tasks (see experiments/synth). Each needs attention
 	// across tokens to be solved, so a bag-of-words model stays near chance.

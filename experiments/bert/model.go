@@ -15,6 +15,7 @@ import (
 
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/torch"
+	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -140,6 +141,33 @@ func (m *Model) Structure() (heads, inter []int, hidden int) {
 // (85,054,464 for BERT-base).
 func (m *Model) EncoderSize() int64 {
 	return EncoderSize(m.Hidden, m.HeadDim, m.Heads(), m.Inters())
+}
+
+// SizeRecord counts the model's size as the paper does, relative to the
+// unpruned architecture of its config.json.
+func (m *Model) SizeRecord() *record.Size {
+	n := m.EncoderSize()
+	c := m.Config
+	var heads, inter []int
+	for range c.NumHiddenLayers {
+		heads = append(heads, c.NumAttentionHeads)
+		inter = append(inter, c.IntermediateSize)
+	}
+	f := EncoderSize(c.HiddenSize, c.HiddenSize/c.NumAttentionHeads, heads, inter)
+	return &record.Size{Params: n, FullParams: f, Sparsity: 1 - float64(n)/float64(f)}
+}
+
+// StructureRecord describes what remains of the model.
+func (m *Model) StructureRecord() *record.Structure {
+	heads, inter, hidden := m.Structure()
+	c := m.Config
+	s := &record.Structure{Layers: len(heads), Hidden: hidden, HiddenFull: c.HiddenSize, HeadsFull: c.NumAttentionHeads,
+		InterFull: c.IntermediateSize, Heads: heads, Intermediate: inter}
+	for i := range heads {
+		s.MHA = append(s.MHA, heads[i] > 0)
+		s.FFN = append(s.FFN, inter[i] > 0)
+	}
+	return s
 }
 
 // Heads lists heads per layer.

@@ -47,14 +47,20 @@ func NewLayerDistiller(d int, teacherLayers int, rule LayerMatch, dev torch.Devi
 	b := torch.Zeros([]int64{int64(d)}, torch.Float32, dev).Detached()
 	w.SetRequiresGrad(true)
 	b.SetRequiresGrad(true)
-	tl := DistillTeacherLayers(teacherLayers)
-	if rule == MatchFixed {
-		tl = nil
-		for i := 1; i <= teacherLayers; i++ {
-			tl = append(tl, i)
-		}
+	return &LayerDistiller{W: &bert.Linear{W: w, B: b}, TeacherLayers: teacherLayersFor(rule, teacherLayers), Rule: rule}
+}
+
+// teacherLayersFor lists the teacher layers distilled from: every layer for
+// the fixed i→i mapping, {3, 6, 9, 12} (for 12 layers) otherwise.
+func teacherLayersFor(rule LayerMatch, teacherLayers int) []int {
+	if rule != MatchFixed {
+		return DistillTeacherLayers(teacherLayers)
 	}
-	return &LayerDistiller{W: &bert.Linear{W: w, B: b}, TeacherLayers: tl, Rule: rule}
+	var tl []int
+	for i := 1; i <= teacherLayers; i++ {
+		tl = append(tl, i)
+	}
+	return tl
 }
 
 // Params names W_layer for the optimiser and checkpoints.

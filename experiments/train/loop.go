@@ -1,0 +1,218 @@
+//go:build torch
+
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"time"
+
+	"github.com/cofiharness/cofi/experiments/bert"
+	"github.com/cofiharness/cofi/experiments/data"
+	"github.com/cofiharness/cofi/experiments/optim"
+	"github.com/cofiharness/cofi/experiments/torch"
+	"github.com/cofiharness/cofi/hparams"
+	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/stage"
+	"github.com/cofiharness/cofi/task"
+)
+
+// Job is a training run of one model with one loss: teacher fine-tuning,
+// CoFi's final fine-tuning, task distillation.
+type Job struct {
+	Name         string // for progress lines, e.g. "finetune rte"
+	Kind         string // record kind of the result
+	Task         task.Task
+	Data         *TaskData
+	Params       record.Params // seed, batch, epochs, max_steps, eval_every, lr, grad_clip, weight_decay[, warmup_frac]
+	Schedule     string        // "linear" (with warmup_frac) or "constant"
+	StartDir     string        // model to start from when there is no snapshot
+	TokenizerDir string        // tokenizer files copied into saved models
+	OutDir       string        // model/ (best on dev), checkpoint/
+	Load         func(dir string) (*bert.Model, error)
+	Extra        []optim.Named // trained with the model and kept in snapshots (e.g. W_layer)
+	Loss         func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor
+	Info         torch.Info
+	Log          io.Writer
+	// Freeze keeps the embeddings out of the optimiser.
+	Freeze bool
+}
+
+type loopState struct {
+	Step     int                `json:"step"`
+	Pos      data.Position      `json:"pos"`
+	Best     float64            `json:"best"`
+	BestStep int                `json:"best_step"`
+	BestEval map[string]float64 `json:"best_eval"`
+	Seconds  float64            `json:"seconds"`
+}
+
+// Run trains j.Model with AdamW, evaluates on dev every eval_every steps,
+// keeps the best model on dev in OutDir/model, and snapshots everything a
+// killed run needs to resume in OutDir/checkpoint; rerunning resumes.
+func Run(ctx context.Context, j Job) (*record.Result, error) {
+	p := j.Params
+	log := j.Log
+	seed := int64(hparams.Int(p, "seed"))
+	snapDir := filepath.Join(j.OutDir, "checkpoint")
+	var st loopState
+	start := j.StartDir
+	snap, err := ReadSnapshot(snapDir, &st)
+	switch {
+	case err == nil:
+		start = snap
+		fmt.Fprintf(log, "resuming from %s at step %d (best %s %.2f at step %d)\n", snap, st.Step, j.Task.Select, st.Best, st.BestStep)
+	case errors.Is(err, ErrNoSnapshot):
+		st.Best = math.Inf(-1)
+	default:
+		return nil, err
+	}
+	m, err := j.Load(start)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+	}
+	defer m.Free()
+	m.SetRequiresGrad(true, j.Freeze)
+	var params []optim.Named
+	for _, n := range Named(m) {
+		if n.T.RequiresGrad() {
+			params = append(params, n)
+		}
+	}
+	params = append(params, j.Extra...)
+
+	batch := hparams.Int(p, "batch")
+	it, err := j.Data.Train.Iterator(data.IterOptions{BatchSize: batch, Shuffle: true, Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	perEpoch := it.StepsPerEpoch()
+	total := int(math.Ceil(hparams.Float(p, "epochs") * float64(perEpoch)))
+	if ms := hparams.Int(p, "max_steps"); ms > 0 {
+		total = min(total, ms)
+	}
+	evalEvery := hparams.Int(p, "eval_every")
+	if evalEvery <= 0 {
+		evalEvery = perEpoch
+	}
+	var sched optim.Schedule = optim.Constant{}
+	switch j.Schedule {
+	case "linear":
+		warm := 0.0
+		if _, ok := p["warmup_frac"]; ok {
+			warm = hparams.Float(p, "warmup_frac")
+		}
+		sched = optim.Linear{Warmup: int(warm * float64(total)), Total: total}
+	case "constant":
+	default:
+		return nil, fmt.Errorf("schedule %q: want linear or constant", j.Schedule)
+	}
+	opt := optim.NewAdamW(params, hparams.Float(p, "weight_decay"))
+	defer opt.Free()
+	if st.Step > 0 {
+		if err := RestoreOptimizer(opt, snap, "optimizer"); err != nil {
+			return nil, err
+		}
+		if len(j.Extra) > 0 {
+			if err := LoadNamed(filepath.Join(snap, "extra.safetensors"), j.Extra); err != nil {
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+		}
+		if err := it.Seek(st.Pos); err != nil {
+			return nil, err
+		}
+		torch.Seed(seed + int64(st.Step)) // the dropout stream continues from a step-dependent seed
+	}
+	lr := hparams.Float(p, "lr")
+	clip := hparams.Float(p, "grad_clip")
+	prog := NewProgress(log, j.Name, total, st.Step)
+	began := time.Now()
+	secondsBefore := st.Seconds
+	save := func() error {
+		st.Pos = it.Pos()
+		st.Seconds = secondsBefore + time.Since(began).Seconds()
+		return WriteSnapshot(snapDir, st, func(tmp string) error {
+			if err := m.Save(tmp, j.TokenizerDir); err != nil {
+				return err
+			}
+			if len(j.Extra) > 0 {
+				if err := SaveNamed(filepath.Join(tmp, "extra.safetensors"), j.Extra); err != nil {
+					return err
+				}
+			}
+			return SaveOptimizer(opt, tmp, "optimizer")
+		})
+	}
+	var lossSum float64
+	var lossN int
+	for st.Step < total {
+		if ctx.Err() != nil {
+			if err := save(); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "interrupted at step %d; snapshot saved, rerun to resume\n", st.Step)
+			return nil, ctx.Err()
+		}
+		b := it.Next()
+		var loss float64
+		err := torch.Catch(func() error {
+			s := torch.NewScope()
+			defer s.Close()
+			optim.ZeroGrad(params)
+			l := j.Loss(m, Input(b, m.Device), b)
+			loss = l.Item()
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return fmt.Errorf("step %d: %w (%v)", st.Step+1, stage.ErrNaN, loss)
+			}
+			l.Backward()
+			optim.ClipGradNorm(params, clip)
+			opt.Step(lr * sched.Factor(st.Step))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.Step++
+		lossSum += loss
+		lossN++
+		prog.Step(st.Step, false, fmt.Sprintf("loss %.4f lr %.2e", lossSum/float64(lossN), lr*sched.Factor(st.Step)))
+		if st.Step%evalEvery == 0 || st.Step == total {
+			ev, err := Evaluate(m, nil, j.Data, EvalBatch(batch))
+			if err != nil {
+				return nil, err
+			}
+			score, ok := ev[j.Task.Select]
+			if !ok {
+				return nil, fmt.Errorf("evaluation produced no %s (got %v)", j.Task.Select, keys(ev))
+			}
+			fmt.Fprintf(log, "eval step %d: %s | train loss %.4f\n", st.Step, FormatMetrics(ev), lossSum/float64(lossN))
+			lossSum, lossN = 0, 0
+			if score > st.Best {
+				st.Best, st.BestStep, st.BestEval = score, st.Step, ev
+				if err := SaveModelAtomic(m, filepath.Join(j.OutDir, "model"), j.TokenizerDir); err != nil {
+					return nil, err
+				}
+				if len(j.Extra) > 0 {
+					if err := SaveNamed(filepath.Join(j.OutDir, "extra.safetensors"), j.Extra); err != nil {
+						return nil, err
+					}
+				}
+				fmt.Fprintf(log, "new best %s %.2f at step %d, saved %s\n", j.Task.Select, score, st.Step, filepath.Join(j.OutDir, "model"))
+			}
+			if err := save(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res := &record.Result{
+		Kind: j.Kind, Task: j.Task.Name, Metrics: st.BestEval, Model: "model", Size: m.SizeRecord(), Structure: m.StructureRecord(),
+		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
+			BestStep: st.BestStep, BestMetric: j.Task.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
+	}
+	res.Train.SecondsPerStep = res.Train.Seconds / float64(max(1, st.Step))
+	return res, nil
+}
