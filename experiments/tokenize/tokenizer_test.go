@@ -130,9 +130,9 @@ func TestEncodePairTypeIDsAndTruncation(t *testing.T) {
 // Hand-computed from tokenizers' LongestFirst (room = max_len - 3).
 func TestLongestFirst(t *testing.T) {
 	cases := []struct{ n1, n2, room, k1, k2 int }{
-		{3, 4, 10, 3, 4}, // fits
-		{2, 10, 8, 2, 6}, // only the longer is cut: 8-2
-		{10, 2, 8, 6, 2}, // same, swapped
+		{3, 4, 10, 3, 4},  // fits
+		{2, 10, 8, 2, 6},  // only the longer is cut: 8-2
+		{10, 2, 8, 6, 2},  // same, swapped
 		{10, 10, 7, 3, 4}, // both cut: 7/2=3, the odd one to the second on a tie
 		{12, 10, 7, 4, 3}, // the odd one to the longer
 		{5, 5, 0, 0, 0},
