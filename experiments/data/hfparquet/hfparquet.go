@@ -67,6 +67,9 @@ func ReadFrom(r io.ReaderAt, size int64, names ...string) (t *Table, err error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkChunks(pf, size); err != nil {
+		return nil, err
+	}
 	schema := pf.Schema()
 	t = &Table{cols: map[string]*column{}}
 	byLeaf := map[int]*column{}
@@ -113,6 +116,34 @@ func checkFooter(r io.ReaderAt, size int64) error {
 	}
 	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
 		return fmt.Errorf("footer length %d exceeds the file size %d", n, size)
+	}
+	return nil
+}
+
+// maxChunkBytes bounds a column chunk's uncompressed size: far above any
+// GLUE or SQuAD column (MNLI's premises are ~50 MB) and low enough that a
+// corrupt size cannot make the reader allocate without limit.
+const maxChunkBytes = 1 << 30
+
+// checkChunks rejects column chunks lying outside the file or claiming
+// absurd sizes, which the library would otherwise try to allocate.
+func checkChunks(pf *parquet.File, size int64) error {
+	for i, rg := range pf.Metadata().RowGroups {
+		if rg.NumRows < 0 {
+			return fmt.Errorf("row group %d: %d rows", i, rg.NumRows)
+		}
+		for j, cc := range rg.Columns {
+			md := cc.MetaData
+			end := md.DataPageOffset + md.TotalCompressedSize
+			if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < md.DataPageOffset {
+				end = md.DictionaryPageOffset + md.TotalCompressedSize
+			}
+			if md.DataPageOffset < 4 || md.TotalCompressedSize < 0 || end > size ||
+				md.TotalUncompressedSize < 0 || md.TotalUncompressedSize > maxChunkBytes || md.NumValues < 0 {
+				return fmt.Errorf("row group %d column %d: chunk metadata out of bounds (offset %d, %d bytes compressed, %d uncompressed, file %d bytes)",
+					i, j, md.DataPageOffset, md.TotalCompressedSize, md.TotalUncompressedSize, size)
+			}
+		}
 	}
 	return nil
 }
