@@ -60,7 +60,9 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 	if c.Switches.FixedLayers {
 		rule = MatchFixed
 	}
-	load := func(dir string) (*bert.Model, error) { return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Log) }
+	load := func(dir string) (*bert.Model, error) {
+		return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Log)
+	}
 	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"), alphaLayer: hparams.Float(p, "alpha_layer")}
 	needTeacher := !c.Switches.GoldLabels && (c.Switches.PredDistill || c.Switches.LayerDistill)
 	var extra []interface{ Free() }
@@ -106,4 +108,3 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 	}
 	return train.Run(ctx, job)
 }
-

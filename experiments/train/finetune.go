@@ -4,15 +4,12 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
-	"github.com/cofiharness/cofi/experiments/optim"
 	"github.com/cofiharness/cofi/experiments/data"
+	"github.com/cofiharness/cofi/experiments/optim"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/task"
 )
