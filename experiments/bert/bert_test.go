@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -82,6 +83,7 @@ func flatten2(x [][]float64) []float64 {
 // checkpoint, the same weights as a torch.save pickle with legacy names, and
 // a span head.
 func TestForwardMatchesPyTorch(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	ref := loadReference(t)
 	cls := Head{Kind: task.Classification, NumLabels: 3}
 	cases := []struct {
@@ -125,6 +127,7 @@ func TestForwardMatchesPyTorch(t *testing.T) {
 }
 
 func TestLoadLabelsAndSaveRoundTrip(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	ref := loadReference(t)
 	s := torch.NewScope()
 	defer s.Close()
@@ -159,6 +162,7 @@ func TestLoadLabelsAndSaveRoundTrip(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	write := func(t *testing.T, mutate func(map[string]checkpoint.Raw)) string {
 		dir := t.TempDir()
 		tensors, _, err := checkpoint.ReadSafetensors("testdata/ref-cls/model.safetensors")
@@ -222,6 +226,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestNewTinyShapesAndSize(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	c := checkpoint.Tiny()

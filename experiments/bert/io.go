@@ -432,8 +432,10 @@ func (m *Model) Save(dir, tokenizerDir string) error {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
 	c := m.Config
-	switch m.Kind {
-	case task.Span:
+	switch {
+	case m.Classifier == nil:
+		c.Architectures = []string{"BertModel"}
+	case m.Kind == task.Span:
 		c.Architectures = []string{"BertForQuestionAnswering"}
 	default:
 		c.Architectures = []string{"BertForSequenceClassification"}

@@ -104,12 +104,14 @@ func (m *Model) Params() []Param {
 		add("bert.pooler.dense.weight", m.Pooler.W, false)
 		add("bert.pooler.dense.bias", m.Pooler.B, false)
 	}
-	head := "classifier"
-	if m.Kind == task.Span {
-		head = "qa_outputs"
+	if m.Classifier != nil { // nil for an encoder without a task head (a "pre-trained" model)
+		head := "classifier"
+		if m.Kind == task.Span {
+			head = "qa_outputs"
+		}
+		add(head+".weight", m.Classifier.W, false)
+		add(head+".bias", m.Classifier.B, false)
 	}
-	add(head+".weight", m.Classifier.W, false)
-	add(head+".bias", m.Classifier.B, false)
 	return ps
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/bert"
@@ -72,6 +73,7 @@ func randomMasks(c checkpoint.Config, r *rand.Rand) HostMasks {
 }
 
 func TestFoldEqualsMaskedModel(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	for _, kind := range []task.Kind{task.Classification, task.Span} {
 		t.Run(string(kind), func(t *testing.T) {
 			s := torch.NewScope()
@@ -130,6 +132,7 @@ func TestFoldEqualsMaskedModel(t *testing.T) {
 }
 
 func TestExpectedSparsityMatchesHost(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	d := Dims{Layers: 3, Hidden: 32, Heads: 4, Inter: 48}
@@ -153,6 +156,7 @@ func TestExpectedSparsityMatchesHost(t *testing.T) {
 }
 
 func TestInitAndClamp(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	l, _ := NewL0(BertBase, true, true, ZIntReleased, torch.CPU)
@@ -180,6 +184,7 @@ func TestInitAndClamp(t *testing.T) {
 
 // The empirical rate of non-zero samples matches P(z≠0), and values stay in [0, 1].
 func TestSampleMatchesPNonZero(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	for _, la := range []float64{-2, 0, 1.5} {
@@ -196,6 +201,7 @@ func TestSampleMatchesPNonZero(t *testing.T) {
 }
 
 func TestLagrangianGradients(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	g := NewLagrangian(torch.CPU)
@@ -213,6 +219,7 @@ func TestLagrangianGradients(t *testing.T) {
 }
 
 func TestPredLoss(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	// Identical logits: zero loss. Hand value: s = (0, 0), t = (2 ln 3, 0), T = 2 →
@@ -235,6 +242,7 @@ func TestPredLoss(t *testing.T) {
 }
 
 func TestLayerDistillerIdentityInit(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := torch.NewScope()
 	defer s.Close()
 	ld := NewLayerDistiller(8, 4, MatchV4, torch.CPU)

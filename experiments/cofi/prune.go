@@ -40,6 +40,7 @@ type pruneState struct {
 	Step       int                `json:"step"`
 	Pos        data.Position      `json:"pos"`
 	Pruning    bool               `json:"pruning"`
+	HasBest    bool               `json:"has_best"`
 	Best       float64            `json:"best"`
 	BestStep   int                `json:"best_step"`
 	BestEval   map[string]float64 `json:"best_eval"`
@@ -156,7 +157,6 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	case err == nil:
 		fmt.Fprintf(log, "resuming from %s at step %d (pruning: %v)\n", snap, st.Step, st.Pruning)
 	case errors.Is(err, train.ErrNoSnapshot):
-		st.Best = math.Inf(-1)
 	default:
 		return nil, err
 	}
@@ -371,8 +371,8 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			lossSum, lagSum, lossN = 0, 0, 0
 			score := ev[c.Task.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the result.
-			if st.Pruning && es >= target-eps && score > st.Best {
-				st.Best, st.BestStep, st.BestEval, st.BestSparse = score, st.Step, ev, es
+			if st.Pruning && es >= target-eps && (!st.HasBest || score > st.Best) {
+				st.HasBest, st.Best, st.BestStep, st.BestEval, st.BestSparse = true, score, st.Step, ev, es
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
 				}

@@ -62,12 +62,16 @@ func (o *AdamW) Step(lr float64) {
 					p.T.MulScalar_(1 - lr*o.WeightDecay)
 				}
 				m, v := o.m[i], o.v[i]
-				m.MulScalar_(o.Beta1)
-				m.Add_(g.MulScalar(1 - o.Beta1))
-				v.MulScalar_(o.Beta2)
-				v.Addcmul_(g, g.MulScalar(1-o.Beta2))
-				denom := v.Sqrt().MulScalar(1 / math.Sqrt(bc2)).AddScalar(o.Eps)
-				p.T.Addcdiv_(m.MulScalar(-lr/bc1), denom)
+				// Same arithmetic as torch.optim.AdamW's single-tensor path,
+				// with one temporary (g²) besides the square root.
+				m.Lerp_(g, 1-o.Beta1)
+				v.Lerp_(g.Square(), 1-o.Beta2)
+				denom := v.Sqrt()
+				denom.MulScalar_(1 / math.Sqrt(bc2))
+				denom.AddScalar_(o.Eps)
+				// p −= lr/bc1 · m/denom, as addcdiv with the step folded into denom.
+				denom.MulScalar_(-bc1 / lr)
+				p.T.Addcdiv_(m, denom)
 			}()
 		}
 	})

@@ -5,6 +5,7 @@ package optim
 import (
 	"math"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/torch"
@@ -20,6 +21,7 @@ func TestMain(m *testing.M) {
 // TestAdamWHandComputed checks two steps against the update rule computed by
 // hand: loss = Σ w², grad = 2w.
 func TestAdamWHandComputed(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	w := torch.FromFloat32([]float32{1, -2}, []int64{2}, torch.CPU)
 	w.SetRequiresGrad(true)
 	defer w.Free()
@@ -61,6 +63,7 @@ func TestAdamWHandComputed(t *testing.T) {
 }
 
 func TestAscentWithNegativeLR(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	l := torch.FromFloat32([]float32{0}, []int64{1}, torch.CPU)
 	l.SetRequiresGrad(true)
 	defer l.Free()
@@ -79,6 +82,7 @@ func TestAscentWithNegativeLR(t *testing.T) {
 }
 
 func TestClipGradNorm(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	w := torch.FromFloat32([]float32{3, 4}, []int64{2}, torch.CPU)
 	w.SetRequiresGrad(true)
 	defer w.Free()
@@ -100,6 +104,7 @@ func TestClipGradNorm(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	w := torch.FromFloat32([]float32{1, 2}, []int64{2}, torch.CPU)
 	w.SetRequiresGrad(true)
 	defer w.Free()

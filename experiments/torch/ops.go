@@ -457,3 +457,16 @@ func (t *Tensor) Alias() *Tensor {
 	check("shallow_clone")
 	return wrap(c)
 }
+
+// Lerp_ moves t towards end by weight w: t += w·(end − t).
+func (t *Tensor) Lerp_(end *Tensor, w float64) {
+	withScalar(w, func(s lib.Cscalar) { inplace("lerp_", func(o *lib.Ctensor) { lib.AtgLerp_(o, t.ptr(), end.ptr(), s) }) })
+}
+
+// AddScalar_ adds v to every element.
+func (t *Tensor) AddScalar_(v float64) {
+	withScalar(v, func(s lib.Cscalar) { inplace("add_scalar_", func(o *lib.Ctensor) { lib.AtgAddScalar_(o, t.ptr(), s) }) })
+}
+
+// Sqrt_ takes the square root of every element in place.
+func (t *Tensor) Sqrt_() { inplace("sqrt_", func(o *lib.Ctensor) { lib.AtgSqrt_(o, t.ptr()) }) }

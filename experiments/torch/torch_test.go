@@ -4,6 +4,7 @@ package torch
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -18,6 +19,7 @@ func TestMain(m *testing.M) {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-5 }
 
 func TestLinearMatchesHandComputation(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := NewScope()
 	defer s.Close()
 	// x = [[1, 2]], W = [[1, 0], [2, 3], [-1, 1]] ([out=3, in=2]), b = [0.5, 0, -1]
@@ -35,6 +37,7 @@ func TestLinearMatchesHandComputation(t *testing.T) {
 }
 
 func TestScopeFreesAndKeeps(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	before := Live()
 	var kept *Tensor
 	func() {
@@ -57,6 +60,7 @@ func TestScopeFreesAndKeeps(t *testing.T) {
 }
 
 func TestInplaceDoesNotLeakHandles(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	p := Zeros([]int64{3}, Float32, CPU)
 	defer p.Free()
 	before := Live()
@@ -70,6 +74,7 @@ func TestInplaceDoesNotLeakHandles(t *testing.T) {
 }
 
 func TestErrorIsCaughtWithoutBacktrace(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	before := Live()
 	err := Catch(func() error {
 		s := NewScope()
@@ -92,6 +97,7 @@ func TestErrorIsCaughtWithoutBacktrace(t *testing.T) {
 }
 
 func TestGuardedOpReturnsError(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	// _cslt_compress is new in libtorch 2.1; against older libtorch the build
 	// tool turned it into a stub that reports itself unavailable.
 	err := Catch(func() error {
@@ -106,6 +112,7 @@ func TestGuardedOpReturnsError(t *testing.T) {
 }
 
 func TestAutogradAndNoGrad(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := NewScope()
 	defer s.Close()
 	// y = Σ w²  ⇒ dy/dw = 2w
@@ -129,6 +136,7 @@ func TestAutogradAndNoGrad(t *testing.T) {
 }
 
 func TestRoundTripData(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
 	s := NewScope()
 	defer s.Close()
 	x := FromInt64([]int64{5, -1, 7, 2, 0, 3}, []int64{2, 3}, CPU)

@@ -45,6 +45,7 @@ type Job struct {
 type loopState struct {
 	Step     int                `json:"step"`
 	Pos      data.Position      `json:"pos"`
+	HasBest  bool               `json:"has_best"`
 	Best     float64            `json:"best"`
 	BestStep int                `json:"best_step"`
 	BestEval map[string]float64 `json:"best_eval"`
@@ -67,7 +68,6 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		start = snap
 		fmt.Fprintf(log, "resuming from %s at step %d (best %s %.2f at step %d)\n", snap, st.Step, j.Task.Select, st.Best, st.BestStep)
 	case errors.Is(err, ErrNoSnapshot):
-		st.Best = math.Inf(-1)
 	default:
 		return nil, err
 	}
@@ -191,8 +191,8 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 			}
 			fmt.Fprintf(log, "eval step %d: %s | train loss %.4f\n", st.Step, FormatMetrics(ev), lossSum/float64(lossN))
 			lossSum, lossN = 0, 0
-			if score > st.Best {
-				st.Best, st.BestStep, st.BestEval = score, st.Step, ev
+			if !st.HasBest || score > st.Best {
+				st.HasBest, st.Best, st.BestStep, st.BestEval = true, score, st.Step, ev
 				if err := SaveModelAtomic(m, filepath.Join(j.OutDir, "model"), j.TokenizerDir); err != nil {
 					return nil, err
 				}

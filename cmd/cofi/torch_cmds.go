@@ -1,0 +1,462 @@
+//go:build torch
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/cofiharness/cofi/experiments/bert"
+	"github.com/cofiharness/cofi/experiments/checkpoint"
+	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/latency"
+	"github.com/cofiharness/cofi/experiments/tokenize"
+	"github.com/cofiharness/cofi/experiments/torch"
+	"github.com/cofiharness/cofi/experiments/train"
+	"github.com/cofiharness/cofi/hparams"
+	"github.com/cofiharness/cofi/method"
+	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/task"
+)
+
+func init() {
+	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd}
+	for _, c := range torchCommands {
+		register(Command{Name: c.name, Summary: c.summary, Run: cmds[c.name]})
+	}
+}
+
+// envFlags are the run-time flags every libtorch command takes.
+type envFlags struct {
+	device  *string
+	threads *int
+}
+
+func addEnvFlags(fs *flag.FlagSet) envFlags {
+	return envFlags{
+		device:  fs.String("device", "auto", "auto (CUDA when available), cpu, cuda or cuda:N"),
+		threads: fs.Int("threads", 0, "CPU intra-op threads (0 = all cores)"),
+	}
+}
+
+func (e envFlags) env() train.Env {
+	return train.Env{Device: *e.device, Threads: *e.threads, Log: os.Stderr}
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C or SIGTERM;
+// training stages then save a snapshot and stop. A second signal kills.
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; !ok {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "stopping at the next step and saving a snapshot (Ctrl-C again to kill)")
+		cancel()
+		signal.Reset(os.Interrupt, syscall.SIGTERM) // a second signal kills
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(sig)
+		cancel()
+	}
+}
+
+func required(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		fs.Usage()
+		return exitCode{2, "missing " + strings.Join(missing, ", ")}
+	}
+	return nil
+}
+
+// writeResult writes res as dir/result.json and prints its metrics.
+func writeResult(dir string, res *record.Result) error {
+	if err := record.WriteResult(dir, res); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %s\n", res.Kind, train.FormatMetrics(res.Metrics))
+	if res.Size != nil {
+		fmt.Printf("size: %d encoder parameters (%.2f%% sparsity)\n", res.Size.Params, 100*res.Size.Sparsity)
+	}
+	if res.Latency != nil {
+		fmt.Printf("latency: %.1f ms per round vs %.1f ms unpruned → %.2f× speedup on %s\n", res.Latency.MeanMS, res.Latency.BaselineMeanMS, res.Latency.Speedup, res.Latency.Device)
+	}
+	fmt.Printf("wrote %s\n", filepath.Join(dir, record.ResultFile))
+	return nil
+}
+
+const initModelHelp = `Write a randomly initialised BERT encoder (no task head) in Hugging Face
+layout — config.json, model.safetensors, vocab.txt (bert-base-uncased's) — to use
+where a pre-trained model would go when none can be downloaded: tests, the demo, and
+latency measurements, which do not depend on the weights.`
+
+func initModelCmd(args []string) error {
+	fs := newFlagSet("init-model", "--out DIR [flags]", initModelHelp)
+	out := fs.String("out", "", "output directory (required)")
+	size := fs.String("config", "tiny", "tiny (2 layers, hidden 64, 2 heads, FFN 256) or base (bert-base-uncased's shapes)")
+	seed := fs.Int64("seed", 0, "random seed")
+	layers := fs.Int("layers", 0, "override the number of layers")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "out"); err != nil {
+		return err
+	}
+	var c checkpoint.Config
+	switch *size {
+	case "tiny":
+		c = checkpoint.Tiny()
+	case "base":
+		c = checkpoint.BertBase()
+	default:
+		return exitCode{2, fmt.Sprintf("--config %q: want tiny or base", *size)}
+	}
+	if *layers > 0 {
+		c.NumHiddenLayers = *layers
+	}
+	if _, err := torch.Setup(0, *seed, "cpu"); err != nil {
+		return err
+	}
+	return torch.Catch(func() error {
+		m := bert.New(c, bert.Head{Kind: task.Classification, NumLabels: 2}, torch.CPU)
+		defer m.Free()
+		m.Classifier.W.Free()
+		m.Classifier.B.Free()
+		m.Classifier = nil
+		if err := m.Save(*out, ""); err != nil {
+			return err
+		}
+		if err := tokenize.Default().WriteVocab(*out); err != nil {
+			return err
+		}
+		fmt.Printf("wrote a random %d-layer BERT (hidden %d, %d encoder parameters) to %s\n", c.NumHiddenLayers, c.HiddenSize, m.EncoderSize(), *out)
+		return nil
+	})
+}
+
+const finetuneHelp = `Fine-tune a model on a task (the teacher of CoFi): AdamW, linear schedule with
+warm-up, gradient clipping, evaluation on dev every --eval-every steps, the best
+checkpoint on dev saved in OUT/model. Hyperparameters default to the authors' teacher
+recipe (GLUE: lr 2e-5, batch 32, seq 128, 5 epochs; SQuAD: lr 3e-5, batch 16, seq 384,
+2 epochs). Ctrl-C saves a snapshot in OUT/checkpoint; running the same command again
+resumes from it. Writes OUT/result.json.`
+
+func finetuneCmd(args []string) error {
+	fs := newFlagSet("finetune", "--task T --data DIR --model DIR --out DIR [flags]", finetuneHelp)
+	tk := fs.String("task", "", "task: "+strings.Join(task.Names(), ", ")+" (required)")
+	dataDir := fs.String("data", "", "task data: GLUE directory holding <TASK>/ (TSV or parquet), or SQuAD directory (required)")
+	model := fs.String("model", "", "model to start from (HF directory) (required)")
+	out := fs.String("out", "", "output directory (required)")
+	env := addEnvFlags(fs)
+	hp := addHparamFlags(fs, record.KindTeacher)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "task", "data", "model", "out"); err != nil {
+		return err
+	}
+	t, err := task.Lookup(*tk)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	p, err := hp.resolve(t, nil)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := train.Finetune(ctx, train.FinetuneConfig{Task: t, DataDir: *dataDir, ModelDir: *model, OutDir: *out, Params: p, Env: env.env()})
+	if err != nil {
+		return err
+	}
+	return writeResult(*out, res)
+}
+
+const evalHelp = `Evaluate a checkpoint on a task's dev set(s): any HF BERT directory, full or
+pruned — ours, or the authors' released princeton-nlp/CoFi-* models (structure read
+from the tensor shapes, the checkpoint's own label order honoured). Prints the score,
+the model size and sparsity counted as the paper does, the remaining structure and,
+with --latency, the latency and speedup over an unpruned model of the same
+architecture timed in the same run.`
+
+func evalCmd(args []string) error {
+	fs := newFlagSet("eval", "--task T --data DIR --model DIR [flags]", evalHelp)
+	tk := fs.String("task", "", "task (required)")
+	dataDir := fs.String("data", "", "task data directory (required)")
+	model := fs.String("model", "", "checkpoint directory (required)")
+	out := fs.String("out", "", "write the result JSON to this directory (result.json)")
+	batch := fs.Int("batch", 64, "evaluation batch size")
+	seqLen := fs.Int("seq-len", 0, "maximum sequence length (0 = the task's: 128, SQuAD 384)")
+	withLatency := fs.Bool("latency", false, "also measure latency and speedup (paper protocol)")
+	latBatch := fs.Int("latency-batch", 128, "latency batch size")
+	rounds := fs.Int("rounds", 0, "latency rounds incl. warm-up (0 = the paper's for the task)")
+	batches := fs.Int("batches", 0, "latency batches per round (0 = as many as the dev set)")
+	env := addEnvFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "task", "data", "model"); err != nil {
+		return err
+	}
+	t, err := task.Lookup(*tk)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	if *seqLen == 0 {
+		*seqLen = t.SeqLen
+	}
+	e := env.env()
+	info, err := e.Start(0)
+	if err != nil {
+		return err
+	}
+	res := &record.Result{Kind: record.KindEval, Task: t.Name}
+	err = torch.Catch(func() error {
+		labels, err := train.ModelLabels(t, *model)
+		if err != nil {
+			return err
+		}
+		tok, err := tokenize.Load(*model)
+		if err != nil {
+			return err
+		}
+		td, err := train.LoadTask(t, *dataDir, tok, labels, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
+		if err != nil {
+			return err
+		}
+		m, err := train.LoadModel(t, *model, labels, info.Device, os.Stderr)
+		if err != nil {
+			return err
+		}
+		defer m.Free()
+		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
+			return err
+		}
+		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
+		fmt.Printf("structure: heads %v\n           FFN units %v\n           hidden %d of %d\n", res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden, res.Structure.HiddenFull)
+		if *withLatency {
+			sp := hparams.Defaults(record.KindSpeed, t)
+			lc := latency.Config{Batch: *latBatch, SeqLen: *seqLen, Rounds: hparams.Int(sp, "rounds"), Batches: *batches, Log: os.Stderr}
+			if *rounds > 0 {
+				lc.Rounds = *rounds
+			}
+			if lc.Batches == 0 {
+				lc.Batches = max(1, (td.Eval[0].Data.Len()+lc.Batch-1)/lc.Batch)
+			}
+			base := latency.Unpruned(m)
+			defer base.Free()
+			if res.Latency, err = latency.Measure(m, base, lc, info); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		return writeResult(*out, res)
+	}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	fmt.Println(string(b))
+	return nil
+}
+
+// setFlag collects repeated --set kind.key=value overrides.
+type setFlag map[string]map[string]any
+
+func (s setFlag) String() string { return "" }
+func (s setFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want kind.key=value, got %q", v)
+	}
+	kind, key, ok := strings.Cut(k, ".")
+	if !ok {
+		return fmt.Errorf("want kind.key=value (kinds: prune, final, speed), got %q", v)
+	}
+	if s[kind] == nil {
+		s[kind] = map[string]any{}
+	}
+	s[kind][key] = parseValue(val)
+	return nil
+}
+
+const pruneHelp = `Prune a fine-tuned model with CoFi, as one resumable pipeline of stages, each in
+its own subdirectory of OUT with its result.json:
+  prune   distillation-only pre-finetuning, then pruning with hard-concrete masks under
+          the Lagrangian sparsity constraint; folds the best masks into the weights and
+          saves the compact model (OUT/prune/model)
+  final   fine-tunes the compact model with distillation (OUT/final/model)
+  speed   times the final model against an unpruned one on this device (paper protocol)
+Ablations of the paper are --method values (cofi-no-layer, cofi-no-hidden, ...).
+Hyperparameters default to the authors' table; override with --set kind.key=value,
+e.g. --set prune.epochs=20 --set final.lr=3e-5 --set speed.rounds=3. Ctrl-C saves a
+snapshot; the same command resumes. Stages already done are skipped.`
+
+func pruneCmd(args []string) error {
+	fs := newFlagSet("prune", "--task T --data DIR --teacher DIR --student DIR --out DIR [flags]", pruneHelp)
+	tk := fs.String("task", "", "task (required)")
+	dataDir := fs.String("data", "", "task data directory (required)")
+	teacher := fs.String("teacher", "", "fine-tuned teacher (HF directory) (required unless --method cofi-no-distill)")
+	student := fs.String("student", "", "model the student starts from: the pre-trained BERT (required)")
+	out := fs.String("out", "", "output directory (required)")
+	sparsity := fs.Float64("sparsity", 0.95, "target sparsity")
+	meth := fs.String("method", "cofi", "method: "+strings.Join(method.Names()[1:len(method.Names())-1], ", "))
+	stages := fs.String("stages", "prune,final,speed", "stages to run, in order")
+	sets := setFlag{}
+	fs.Var(sets, "set", "hyperparameter override kind.key=value (repeatable); keys: 'cofi prune --help-keys'")
+	helpKeys := fs.Bool("help-keys", false, "list the hyperparameters of every stage with their defaults")
+	env := addEnvFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *helpKeys {
+		for _, kind := range []string{record.KindPrune, record.KindFinal, record.KindSpeed} {
+			fmt.Printf("%s:\n", kind)
+			for _, k := range hparams.Keys(kind) {
+				fmt.Printf("  %-24s %s (e.g. RTE: %v, MNLI: %v)\n", k.Name, k.Doc, k.Default(task.MustLookup("rte")), k.Default(task.MustLookup("mnli")))
+			}
+		}
+		return nil
+	}
+	if err := required(fs, "task", "data", "student", "out"); err != nil {
+		return err
+	}
+	t, err := task.Lookup(*tk)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	m, err := method.Lookup(*meth)
+	if err != nil || m.Family != method.CoFi {
+		return exitCode{2, fmt.Sprintf("--method %q: want cofi or one of its ablations", *meth)}
+	}
+	if *teacher == "" && !m.Switches.GoldLabels {
+		return exitCode{2, "--teacher is required for methods that distil"}
+	}
+	params := map[string]record.Params{}
+	for _, kind := range []string{record.KindPrune, record.KindFinal, record.KindSpeed} {
+		over := sets[kind]
+		if kind == record.KindPrune {
+			if over == nil {
+				over = map[string]any{}
+			}
+			if _, ok := over["target_sparsity"]; !ok {
+				over["target_sparsity"] = *sparsity
+			}
+		}
+		p, err := hparams.Resolve(kind, t, over)
+		if err != nil {
+			return exitCode{2, err.Error()}
+		}
+		params[kind] = p
+	}
+	for kind := range sets {
+		if params[kind] == nil {
+			return exitCode{2, fmt.Sprintf("--set %s.*: unknown stage kind (want prune, final or speed)", kind)}
+		}
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	e := env.env()
+	dirs := map[string]string{record.KindPrune: filepath.Join(*out, "prune"), record.KindFinal: filepath.Join(*out, "final"), record.KindSpeed: filepath.Join(*out, "speed")}
+	for _, s := range strings.Split(*stages, ",") {
+		s = strings.TrimSpace(s)
+		dir, ok := dirs[s]
+		if !ok {
+			return exitCode{2, fmt.Sprintf("--stages: unknown stage %q (want prune, final, speed)", s)}
+		}
+		if _, err := record.ReadResult(dir); err == nil {
+			fmt.Fprintf(os.Stderr, "%s: already done (%s), skipped\n", s, filepath.Join(dir, record.ResultFile))
+			continue
+		}
+		var res *record.Result
+		switch s {
+		case record.KindPrune:
+			res, err = cofi.Prune(ctx, cofi.PruneConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, StudentDir: *student, OutDir: dir, Params: params[s], Switches: m.Switches, Env: e})
+		case record.KindFinal:
+			res, err = cofi.Final(ctx, cofi.FinalConfig{Task: t, DataDir: *dataDir, PruneDir: dirs[record.KindPrune], TeacherDir: *teacher, OutDir: dir, Params: params[s], Switches: m.Switches, Env: e})
+			if err == nil {
+				err = addCompactSize(res, filepath.Join(dir, "model"), dirs[record.KindPrune])
+			}
+		case record.KindSpeed:
+			model := filepath.Join(dirs[record.KindFinal], "model")
+			if _, err := os.Stat(model); err != nil {
+				model = filepath.Join(dirs[record.KindPrune], "model")
+			}
+			res, err = speed(t, model, params[s], e)
+		}
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", s, err)
+		}
+		if err := writeResult(dir, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addCompactSize copies size and target numbers of the prune stage into the final stage's result.
+func addCompactSize(res *record.Result, model, pruneDir string) error {
+	pr, err := record.ReadResult(pruneDir)
+	if err != nil {
+		return err
+	}
+	if res.Size != nil && pr.Size != nil {
+		res.Size.TargetSparsity, res.Size.ExpectedSparsity = pr.Size.TargetSparsity, pr.Size.ExpectedSparsity
+	}
+	return nil
+}
+
+// speed runs the latency protocol on a model directory.
+func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.Result, error) {
+	info, err := e.Start(0)
+	if err != nil {
+		return nil, err
+	}
+	res := &record.Result{Kind: record.KindSpeed, Task: t.Name}
+	err = torch.Catch(func() error {
+		labels, err := train.ModelLabels(t, modelDir)
+		if err != nil {
+			return err
+		}
+		m, err := train.LoadModel(t, modelDir, labels, info.Device, e.Log)
+		if err != nil {
+			return err
+		}
+		defer m.Free()
+		base := latency.Unpruned(m)
+		defer base.Free()
+		c := latency.Config{Batch: hparams.Int(p, "batch"), SeqLen: hparams.Int(p, "seq_len"), Rounds: hparams.Int(p, "rounds"), Batches: hparams.Int(p, "batches"), Log: e.Log}
+		if c.Batches == 0 {
+			c.Batches = 4
+			if t.DevSize > 0 {
+				c.Batches = (t.DevSize + c.Batch - 1) / c.Batch
+			}
+		}
+		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
+		res.Latency, err = latency.Measure(m, base, c, info)
+		return err
+	})
+	return res, err
+}
+
+func distillCmd(args []string) error {
+	return fmt.Errorf("not implemented yet")
+}
