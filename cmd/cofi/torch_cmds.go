@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cofiharness/cofi/baselines"
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
@@ -457,6 +458,40 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 	return res, err
 }
 
+const distillHelp = `Task-distil a small dense student from a fine-tuned teacher, TinyBERT-style (the
+runnable baseline of Table 2): the student (default TinyBERT4's shape: 4 layers, hidden
+312, FFN 1200, 12 heads) starts from random weights and learns the teacher's embeddings
+and hidden states through a learned projection, and its predictions. Attention-matrix
+distillation and data augmentation of the original TinyBERT are not included.
+Resumable like finetune; writes OUT/model and OUT/result.json.`
+
 func distillCmd(args []string) error {
-	return fmt.Errorf("not implemented yet")
+	fs := newFlagSet("distill", "--task T --data DIR --teacher DIR --out DIR [flags]", distillHelp)
+	tk := fs.String("task", "", "task (required)")
+	dataDir := fs.String("data", "", "task data directory (required)")
+	teacher := fs.String("teacher", "", "fine-tuned teacher (required)")
+	out := fs.String("out", "", "output directory (required)")
+	env := addEnvFlags(fs)
+	hp := addHparamFlags(fs, record.KindBaseline)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := required(fs, "task", "data", "teacher", "out"); err != nil {
+		return err
+	}
+	t, err := task.Lookup(*tk)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	p, err := hp.resolve(t, nil)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := baselines.Distill(ctx, baselines.DistillConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, OutDir: *out, Params: p, Env: env.env()})
+	if err != nil {
+		return err
+	}
+	return writeResult(*out, res)
 }
