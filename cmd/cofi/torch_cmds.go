@@ -134,20 +134,27 @@ func initModelCmd(args []string) error {
 	if _, err := torch.Setup(0, *seed, "cpu"); err != nil {
 		return err
 	}
+	if err := writeRandomEncoder(c, *seed, *out); err != nil {
+		return err
+	}
+	fmt.Printf("wrote a random %d-layer BERT (hidden %d) to %s\n", c.NumHiddenLayers, c.HiddenSize, *out)
+	return nil
+}
+
+// writeRandomEncoder saves a randomly initialised encoder without a task
+// head, with bert-base-uncased's vocabulary, in HF layout.
+func writeRandomEncoder(c checkpoint.Config, seed int64, dir string) error {
+	torch.Seed(seed)
 	return torch.Catch(func() error {
 		m := bert.New(c, bert.Head{Kind: task.Classification, NumLabels: 2}, torch.CPU)
 		defer m.Free()
 		m.Classifier.W.Free()
 		m.Classifier.B.Free()
 		m.Classifier = nil
-		if err := m.Save(*out, ""); err != nil {
+		if err := m.Save(dir, ""); err != nil {
 			return err
 		}
-		if err := tokenize.Default().WriteVocab(*out); err != nil {
-			return err
-		}
-		fmt.Printf("wrote a random %d-layer BERT (hidden %d, %d encoder parameters) to %s\n", c.NumHiddenLayers, c.HiddenSize, m.EncoderSize(), *out)
-		return nil
+		return tokenize.Default().WriteVocab(dir)
 	})
 }
 

@@ -1,0 +1,187 @@
+//go:build torch
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cofiharness/cofi/baselines"
+	"github.com/cofiharness/cofi/experiments/checkpoint"
+	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/train"
+	"github.com/cofiharness/cofi/method"
+	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/stage"
+	"github.com/cofiharness/cofi/task"
+)
+
+// The stage kinds that run on libtorch, for 'cofi run-stage'. Inputs follow
+// runner/plan: "data_root" is the configured data root (GLUE_DIR, SQUAD_DIR,
+// the synthetic directory), "model" the pre-trained model or "builtin:NAME",
+// and each upstream stage's directory under its kind.
+func init() {
+	stage.Register(record.KindTeacher, teacherStage)
+	stage.Register(record.KindPrune, pruneStage)
+	stage.Register(record.KindFinal, finalStage)
+	stage.Register(record.KindSpeed, speedStage)
+	stage.Register(record.KindBaseline, baselineStage)
+}
+
+func specEnv(s stage.Spec) train.Env {
+	return train.Env{Device: s.Device, Threads: s.Threads, Log: os.Stderr}
+}
+
+func input(s stage.Spec, name string) (string, error) {
+	v, ok := s.Inputs[name]
+	if !ok || v == "" {
+		return "", fmt.Errorf("%w: stage %s has no input %q", stage.ErrMissingInput, s.ID, name)
+	}
+	return v, nil
+}
+
+// pretrained returns the starting model directory; a "builtin:NAME" model is
+// created inside the stage directory, deterministically from the seed.
+func pretrained(s stage.Spec) (string, error) {
+	m, err := input(s, "model")
+	if err != nil {
+		return "", err
+	}
+	name, ok := strings.CutPrefix(m, "builtin:")
+	if !ok {
+		return m, nil
+	}
+	var c checkpoint.Config
+	switch name {
+	case "tiny":
+		c = checkpoint.Tiny()
+	case "base":
+		c = checkpoint.BertBase()
+	default:
+		return "", fmt.Errorf("builtin model %q: want tiny or base", name)
+	}
+	dir := filepath.Join(s.Dir, "pretrained")
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+		return dir, nil
+	}
+	return dir, writeRandomEncoder(c, s.Seed, dir)
+}
+
+func taskOf(s stage.Spec) (task.Task, error) { return task.Lookup(s.Task) }
+
+func teacherStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := taskOf(s)
+	if err != nil {
+		return nil, err
+	}
+	model, err := pretrained(s)
+	if err != nil {
+		return nil, err
+	}
+	data, err := input(s, "data_root")
+	if err != nil {
+		return nil, err
+	}
+	return train.Finetune(ctx, train.FinetuneConfig{Task: t, DataDir: data, ModelDir: model, OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
+}
+
+func switches(s stage.Spec) (method.Switches, error) {
+	m, err := method.Lookup(s.Method)
+	if err != nil {
+		return method.Switches{}, err
+	}
+	return m.Switches, nil
+}
+
+func pruneStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := taskOf(s)
+	if err != nil {
+		return nil, err
+	}
+	sw, err := switches(s)
+	if err != nil {
+		return nil, err
+	}
+	data, err := input(s, "data_root")
+	if err != nil {
+		return nil, err
+	}
+	student, err := pretrained(s)
+	if err != nil {
+		return nil, err
+	}
+	teacher := ""
+	if dir, ok := s.Inputs[record.KindTeacher]; ok {
+		teacher = filepath.Join(dir, "model")
+	}
+	return cofi.Prune(ctx, cofi.PruneConfig{Task: t, DataDir: data, TeacherDir: teacher, StudentDir: student, OutDir: s.Dir, Params: s.Params, Switches: sw, Env: specEnv(s)})
+}
+
+func finalStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := taskOf(s)
+	if err != nil {
+		return nil, err
+	}
+	sw, err := switches(s)
+	if err != nil {
+		return nil, err
+	}
+	data, err := input(s, "data_root")
+	if err != nil {
+		return nil, err
+	}
+	prune, err := input(s, record.KindPrune)
+	if err != nil {
+		return nil, err
+	}
+	teacher := ""
+	if dir, ok := s.Inputs[record.KindTeacher]; ok {
+		teacher = filepath.Join(dir, "model")
+	}
+	res, err := cofi.Final(ctx, cofi.FinalConfig{Task: t, DataDir: data, PruneDir: prune, TeacherDir: teacher, OutDir: s.Dir, Params: s.Params, Switches: sw, Env: specEnv(s)})
+	if err != nil {
+		return nil, err
+	}
+	return res, addCompactSize(res, filepath.Join(s.Dir, "model"), prune)
+}
+
+func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := taskOf(s)
+	if err != nil {
+		return nil, err
+	}
+	var model string
+	for _, up := range []string{record.KindFinal, record.KindBaseline, record.KindPrune, record.KindTeacher} {
+		if dir, ok := s.Inputs[up]; ok {
+			model = filepath.Join(dir, "model")
+			break
+		}
+	}
+	if model == "" {
+		return nil, fmt.Errorf("%w: speed stage %s has no model to time", stage.ErrMissingInput, s.ID)
+	}
+	env := specEnv(s)
+	if th, ok := s.Params["threads"].(int); ok && th > 0 {
+		env.Threads = th
+	}
+	return speed(t, model, s.Params, env)
+}
+
+func baselineStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := taskOf(s)
+	if err != nil {
+		return nil, err
+	}
+	data, err := input(s, "data_root")
+	if err != nil {
+		return nil, err
+	}
+	teacher, err := input(s, record.KindTeacher)
+	if err != nil {
+		return nil, err
+	}
+	return baselines.Distill(ctx, baselines.DistillConfig{Task: t, DataDir: data, TeacherDir: filepath.Join(teacher, "model"), OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
+}
