@@ -203,7 +203,6 @@ profile = "nope"
 	}
 }
 
-
 func TestLocate(t *testing.T) {
 	src := `# comment
 a = 1
