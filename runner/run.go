@@ -491,6 +491,7 @@ func (r *run) launch(s *plan.Stage) error {
 	if err != nil {
 		return err
 	}
+	store.CleanTemp(dir)
 	st := store.ReadState(dir)
 	n := max(r.ix.MaxAttempt(s.ID), st.Latest()) + 1
 	if err := store.WriteStageFile(dir, stageFile(s)); err != nil {

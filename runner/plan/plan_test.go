@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/runner/config"
@@ -451,34 +450,5 @@ func TestExampleConfigsPlanWithoutData(t *testing.T) {
 		if !c.Fake && len(p.Missing) == 0 {
 			t.Errorf("%s: no missing inputs reported without data", f)
 		}
-	}
-}
-
-func TestDigestCache(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "big.tsv")
-	write(t, f, "aaaa")
-	cachePath := filepath.Join(dir, "cache.json")
-	c := digest.Open(cachePath)
-	d1, err := c.File(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d1 != "61be55a8e2f6b4e172338bddf184d6dbee29c98853e0a0485ecee7f27b9af0b4" { // sha256("aaaa")
-		t.Errorf("digest %s", d1)
-	}
-	if err := c.Save(); err != nil {
-		t.Fatal(err)
-	}
-	// Same size and modification time: the cached digest is used, the file is not read.
-	fi, _ := os.Stat(f)
-	write(t, f, "bbbb")
-	os.Chtimes(f, fi.ModTime(), fi.ModTime())
-	if d, _ := digest.Open(cachePath).File(f); d != d1 {
-		t.Error("cache not used for an unchanged (size, mtime)")
-	}
-	os.Chtimes(f, fi.ModTime().Add(time.Second), fi.ModTime().Add(time.Second))
-	if d, _ := digest.Open(cachePath).File(f); d == d1 {
-		t.Error("a changed mtime did not re-hash")
 	}
 }

@@ -43,8 +43,11 @@ func (s Snapshot) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// FormatDuration prints a duration for humans: 45s, 12m30s, 3h05m, 2d04h.
+// FormatDuration prints a duration for humans: 0.4s, 45s, 12m30s, 3h05m, 2d04h.
 func FormatDuration(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
 	d = d.Round(time.Second)
 	switch {
 	case d < time.Minute:
@@ -73,16 +76,19 @@ type Reporter struct {
 }
 
 // New returns a reporter writing to w; tty selects the status-line mode.
-func New(w io.Writer, tty bool) *Reporter {
+func New(w io.Writer, tty bool) *Reporter { return newReporter(w, tty, time.Second) }
+
+// newReporter redraws the status line every interval on a terminal.
+func newReporter(w io.Writer, tty bool, interval time.Duration) *Reporter {
 	r := &Reporter{w: w, tty: tty, snap: Snapshot{ETA: -1}, stop: make(chan struct{})}
 	if tty {
-		go r.tick()
+		go r.tick(interval)
 	}
 	return r
 }
 
-func (r *Reporter) tick() {
-	t := time.NewTicker(time.Second)
+func (r *Reporter) tick(interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

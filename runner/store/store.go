@@ -240,6 +240,20 @@ func Trash(dir string) error {
 	return os.RemoveAll(tmp)
 }
 
+// CleanTemp removes the temporary files of atomic writes that a killed
+// process left in a stage directory and its attempts/ (the stage's own
+// subdirectories are its business). The caller holds the stage lock.
+func CleanTemp(dir string) {
+	for _, d := range []string{dir, filepath.Join(dir, AttemptsDir)} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-") && !e.IsDir() {
+				os.Remove(filepath.Join(d, n))
+			}
+		}
+	}
+}
+
 // CleanTrash removes what Trash left behind after a crash.
 func CleanTrash(stagesDir string) {
 	ents, _ := os.ReadDir(stagesDir)

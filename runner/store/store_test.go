@@ -155,3 +155,18 @@ func TestManifestRoundTrip(t *testing.T) {
 		t.Error("found a stage that is not there")
 	}
 }
+
+func TestCleanTemp(t *testing.T) {
+	dir := t.TempDir()
+	WriteAttempt(dir, &Attempt{Attempt: 1})
+	for _, p := range []string{".spec.json.tmp-123", "attempts/.2.json.tmp-9", "model/.w.tmp-1"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), nil, 0o644)
+	}
+	CleanTemp(dir)
+	for p, want := range map[string]bool{".spec.json.tmp-123": false, "attempts/.2.json.tmp-9": false, "model/.w.tmp-1": true, "attempts/1.json": true} {
+		if _, err := os.Stat(filepath.Join(dir, p)); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", p, err == nil, want)
+		}
+	}
+}
