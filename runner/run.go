@@ -149,6 +149,22 @@ func Run(p *plan.Plan, opt Options) (*Summary, error) {
 	if opt.Progress == nil {
 		opt.Progress = progress.New(os.Stderr, false)
 	}
+	// Missing data or models stop the run before anything is written.
+	if len(p.Missing) > 0 {
+		ix, err := store.ReadIndex(store.Experiment{Dir: p.Dir}.Records())
+		if err != nil {
+			return nil, err
+		}
+		sts, err := Statuses(p, ix, opt.Selection)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			if st.Stage.MissingInput && st.Action != ActSkip {
+				return nil, &MissingInputError{Missing: p.Missing}
+			}
+		}
+	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid %d on %s since %s: %s", os.Getpid(), host, time.Now().Format(time.RFC3339), strings.Join(opt.Command, " "))
 	lock, err := store.LockExperiment(p.Dir, info)
@@ -164,11 +180,6 @@ func Run(p *plan.Plan, opt Options) (*Summary, error) {
 	statuses, err := Statuses(p, r.ix, opt.Selection)
 	if err != nil {
 		return r.sum, err
-	}
-	for _, st := range statuses {
-		if st.Stage.MissingInput && st.Action != ActSkip {
-			return r.sum, &MissingInputError{Missing: p.Missing}
-		}
 	}
 	if err := r.force(statuses); err != nil {
 		return r.sum, err
@@ -319,15 +330,31 @@ func finishRecord(rec *record.Record, end time.Time, res *record.Result, f *reco
 	rec.Wall = end.Sub(rec.Start).Seconds()
 	if res != nil {
 		rec.Status, rec.Result = record.StatusOK, res
-		switch {
-		case res.Train != nil && res.Train.Device != "":
-			rec.Provenance.Device = res.Train.Device
-		case res.Latency != nil && res.Latency.Device != "":
-			rec.Provenance.Device = res.Latency.Device
+		// A stage's own description ("cuda: NVIDIA H100 80GB HBM3") beats
+		// the executor's, unless it is just the device type.
+		for _, d := range []string{trainDevice(res), latencyDevice(res)} {
+			if d != "" && d != "cpu" && d != "cuda" && d != "auto" {
+				rec.Provenance.Device = d
+				break
+			}
 		}
 		return
 	}
 	rec.Status, rec.Failure = record.StatusFailed, f
+}
+
+func trainDevice(r *record.Result) string {
+	if r.Train == nil {
+		return ""
+	}
+	return r.Train.Device
+}
+
+func latencyDevice(r *record.Result) string {
+	if r.Latency == nil {
+		return ""
+	}
+	return r.Latency.Device
 }
 
 func stageFile(s *plan.Stage) *store.StageFile {
@@ -405,7 +432,24 @@ func (r *run) schedule(statuses []*StageStatus) {
 		r.rep.Printf("%d stage(s) to run with %d worker(s); %s", len(queue), r.opt.Executor.Capacity(), r.snapshot())
 	}
 	stopping, killed := false, false
+	interrupt := func() {
+		switch {
+		case !r.sum.WasInterrupted:
+			stopping, r.sum.WasInterrupted = true, true
+			r.rep.Printf("interrupt: no new stages; waiting for %d running stage(s) to checkpoint and stop (Ctrl-C again to kill them)", len(r.running))
+			r.opt.Executor.Interrupt()
+		case !killed:
+			killed = true
+			r.rep.Printf("second interrupt: killing %d running stage(s)", len(r.running))
+			r.opt.Executor.Kill()
+		}
+	}
 	for {
+		select { // an interrupt that came while planning or recording wins over launching
+		case <-r.opt.Interrupts:
+			interrupt()
+		default:
+		}
 		if !stopping {
 			if err := r.launchReady(queue); err != nil {
 				r.sum.Err = err
@@ -421,16 +465,7 @@ func (r *run) schedule(statuses []*StageStatus) {
 		case o := <-r.opt.Executor.Done():
 			r.finish(o, stopping)
 		case <-r.opt.Interrupts:
-			switch {
-			case !stopping || r.sum.Err != nil && !r.sum.WasInterrupted:
-				stopping, r.sum.WasInterrupted = true, true
-				r.rep.Printf("interrupt: no new stages; waiting for %d running stage(s) to checkpoint and stop (Ctrl-C again to kill them)", len(r.running))
-				r.opt.Executor.Interrupt()
-			case !killed:
-				killed = true
-				r.rep.Printf("second interrupt: killing %d running stage(s)", len(r.running))
-				r.opt.Executor.Kill()
-			}
+			interrupt()
 		}
 	}
 	for _, s := range queue {

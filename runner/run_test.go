@@ -191,7 +191,7 @@ func TestRunThenNothingLeft(t *testing.T) {
 		s := p.Stage(r.Stage)
 		if r.Status != record.StatusOK || r.Attempt != 1 || r.Result == nil || r.StageKind != s.Kind ||
 			r.Params[fake.ParamKind] != s.Kind || r.Result.Kind != s.Kind || len(r.Cells) != len(s.Cells) ||
-			r.Dir != "stages/"+s.Name() || r.Log != "stages/"+s.Name()+"/log.txt" || r.Provenance.Host != "test" ||
+			r.Dir != "stages/"+s.Name() || r.Log != "stages/"+s.Name()+"/log.txt" || r.Provenance.Host != "test" || r.Provenance.Device != "cpu" || r.Provenance.Threads < 1 ||
 			r.Provenance.Libtorch != "test" || len(r.Provenance.Command) == 0 || r.Wall <= 0 || r.Experiment != "t" {
 			t.Errorf("record %+v", r)
 		}
@@ -636,8 +636,8 @@ methods = ["teacher"]
 	if !errors.As(err, &mi) || len(mi.Missing) != 2 || !strings.Contains(err.Error(), "GLUE_DIR") || !strings.Contains(err.Error(), "BERT_DIR") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(p.Dir, "stages")); !os.IsNotExist(err) {
-		t.Error("stage directories created before the missing inputs were reported")
+	if _, err := os.Stat(p.Dir); !os.IsNotExist(err) {
+		t.Error("the experiment directory was created before the missing inputs were reported")
 	}
 }
 

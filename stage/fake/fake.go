@@ -302,7 +302,7 @@ func result(spec stage.Spec, kind string, steps, start int, took time.Duration) 
 	case record.KindSpeed:
 		speedup := 1 + 10*math.Pow(spec.Sparsity, 3)
 		base := value(spec.ID, "baseline_ms", 900, 1100)
-		lat := &record.Latency{Device: "fake", Threads: spec.Threads, Batch: 128, SeqLen: 128, Batches: 1}
+		lat := &record.Latency{Device: spec.Device, Threads: spec.Threads, Batch: 128, SeqLen: 128, Batches: 1}
 		for i := 0; i < 4; i++ {
 			b := value(spec.ID, "b"+strconv.Itoa(i), base*0.98, base*1.02)
 			lat.BaselineRoundsMS = append(lat.BaselineRoundsMS, b)
