@@ -71,6 +71,9 @@ type Options struct {
 	// to checkpoint and stop; the second kills them.
 	Interrupts <-chan os.Signal
 	Command    []string // the runner's command line, for the lock file
+	// CheckKind, if set, says whether the stage binary can run a kind
+	// (stage.Lookup when the binary is this one); checked before any work.
+	CheckKind func(kind string) error
 }
 
 // Result is one stage's fate in a run.
@@ -149,21 +152,8 @@ func Run(p *plan.Plan, opt Options) (*Summary, error) {
 	if opt.Progress == nil {
 		opt.Progress = progress.New(os.Stderr, false)
 	}
-	// Missing data or models stop the run before anything is written.
-	if len(p.Missing) > 0 {
-		ix, err := store.ReadIndex(store.Experiment{Dir: p.Dir}.Records())
-		if err != nil {
-			return nil, err
-		}
-		sts, err := Statuses(p, ix, opt.Selection)
-		if err != nil {
-			return nil, err
-		}
-		for _, st := range sts {
-			if st.Stage.MissingInput && st.Action != ActSkip {
-				return nil, &MissingInputError{Missing: p.Missing}
-			}
-		}
+	if err := preflight(p, opt); err != nil {
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid %d on %s since %s: %s", os.Getpid(), host, time.Now().Format(time.RFC3339), strings.Join(opt.Command, " "))
@@ -189,6 +179,36 @@ func Run(p *plan.Plan, opt Options) (*Summary, error) {
 	}
 	r.schedule(statuses)
 	return r.sum, nil
+}
+
+// preflight stops a run before anything is written when data or models are
+// missing, or when the stage binary cannot run a kind the run needs.
+func preflight(p *plan.Plan, opt Options) error {
+	ix, err := store.ReadIndex(store.Experiment{Dir: p.Dir}.Records())
+	if err != nil {
+		return err
+	}
+	sts, err := Statuses(p, ix, opt.Selection)
+	if err != nil {
+		return err
+	}
+	missing := map[string]bool{}
+	var kinds []string
+	for _, st := range sts {
+		if st.Stage.MissingInput && st.Action != ActSkip {
+			return &MissingInputError{Missing: p.Missing}
+		}
+		if opt.CheckKind != nil && st.Action.Runs() && !missing[st.Stage.Spec.Kind] {
+			if err := opt.CheckKind(st.Stage.Spec.Kind); err != nil {
+				missing[st.Stage.Spec.Kind] = true
+				kinds = append(kinds, st.Stage.Spec.Kind)
+			}
+		}
+	}
+	if len(kinds) > 0 {
+		return fmt.Errorf("nothing was run: this binary cannot run stage kind(s) %s; kinds that need libtorch require a binary built with 'make build' (-tags torch)", strings.Join(kinds, ", "))
+	}
+	return nil
 }
 
 // recover repairs the records file and appends the records a killed runner

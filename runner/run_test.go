@@ -641,6 +641,20 @@ methods = ["teacher"]
 	}
 }
 
+func TestUnavailableKindStopsBeforeWork(t *testing.T) {
+	e := newEnv(t, grid)
+	p := e.plan()
+	ex, _ := exec.NewLocal(e.opts)
+	_, err := Run(p, Options{Executor: ex, Progress: progress.New(&e.log, false),
+		CheckKind: func(kind string) error { return errors.New("not linked") }})
+	if err == nil || !strings.Contains(err.Error(), "cannot run stage kind(s) fake") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(p.Dir); !os.IsNotExist(err) {
+		t.Error("the experiment directory was created")
+	}
+}
+
 func TestOneRunnerPerExperiment(t *testing.T) {
 	e := newEnv(t, grid)
 	p := e.plan()

@@ -15,6 +15,7 @@ import (
 	"github.com/cofiharness/cofi/runner/config"
 	"github.com/cofiharness/cofi/runner/plan"
 	"github.com/cofiharness/cofi/runner/progress"
+	"github.com/cofiharness/cofi/stage"
 )
 
 func init() {
@@ -169,8 +170,12 @@ func runCmd(args []string) error {
 	defer signal.Stop(sigs)
 	rep := progress.New(os.Stdout, tty)
 	rep.Printf("experiment %s: %s; %s", s.Config.Experiment, s.Plan.Dir, s.Device())
-	sum, err := runner.Run(s.Plan, runner.Options{Selection: rf.selection(s), Executor: ex, Progress: rep,
-		Provenance: s.Provenance, Interrupts: sigs, Command: os.Args})
+	opt := runner.Options{Selection: rf.selection(s), Executor: ex, Progress: rep,
+		Provenance: s.Provenance, Interrupts: sigs, Command: os.Args}
+	if self, err := os.Executable(); err == nil && self == s.Binary {
+		opt.CheckKind = func(kind string) error { _, err := stage.Lookup(kind); return err }
+	}
+	sum, err := runner.Run(s.Plan, opt)
 	rep.Close()
 	if err != nil {
 		var mi *runner.MissingInputError

@@ -11,7 +11,7 @@
 //	fake = false                   # test/demo switch: every stage runs the fake kind (package stage/fake)
 //	invalidate_on_commit = false   # true: the git commit (and diff hash) is part of every stage id
 //
-//	[paths]                        # relative paths are relative to the working directory
+//	[paths]                        # relative to the working directory; a set, non-empty env variable wins
 //	results = "results"            # env COFI_RESULTS
 //	glue = "data/glue"             # env GLUE_DIR: <glue>/<TASK>/{train,dev}.tsv or <glue>/<task>/<split>*.parquet
 //	squad = "data/squad"           # env SQUAD_DIR: train-v1.1.json, dev-v1.1.json or plain_text/*.parquet
@@ -22,10 +22,10 @@
 //	[executor]
 //	kind = "local"                 # only "local" for now
 //	workers = 0                    # stages run at once; 0 = one per GPU, or 1 on CPU
-//	gpus = "auto"                  # "auto" (CUDA_VISIBLE_DEVICES, else nvidia-smi), "none", or a list [0, 1]
+//	gpus = "auto"                  # "auto" (CUDA_VISIBLE_DEVICES, else nvidia-smi), "none", [0, 1] or "0,1"
 //	threads = 0                    # CPU threads per stage; 0 = cores / workers
 //	timeout = "0s"                 # per-stage limit (Go duration); 0 = none
-//	kill_grace = "2m"              # after SIGINT (timeout, Ctrl-C), wait this long before SIGKILL
+//	kill_grace = "2m"              # after asking a stage to stop (timeout: SIGTERM, Ctrl-C: SIGINT), SIGKILL it this much later
 //	retry = ["signal"]             # failure classes retried automatically ...
 //	max_attempts = 2               # ... until a stage has failed this many times in a row
 //	binary = ""                    # executable for `run-stage` (default: the running cofi binary)
@@ -54,9 +54,13 @@
 //	steps = 20                     # "training" steps, checkpointed after each
 //	step_ms = 5
 //	fail = ""                      # see stage/fake for the failure modes
-//	[[fake_stage.rule]]            # per-stage settings for the stages matching every field of match
+//	[[fake_stage.rule]]            # for the stages matching every field of match (later rules win):
 //	match = { kind = "prune", task = "mrpc" }   # fields: kind, task, method, sparsity, seed
-//	fail = "nan"
+//	fail = "nan"                   # and any of steps, step_ms, fail
+//
+// Durations are Go duration strings ("90m", "12h") or numbers of seconds.
+// Values of hyperparameters are checked against hparams (name and type);
+// "KIND.seed" and "prune.target_sparsity" are set by seeds and sparsities.
 package config
 
 import (
