@@ -126,7 +126,11 @@ func envHelp() string {
 	var b strings.Builder
 	b.WriteString("\n\nenvironment:\n")
 	for _, e := range config.Env {
-		fmt.Fprintf(&b, "  %-21s %s (overrides %s)\n", e.Name, e.Doc, e.Key)
+		over := ""
+		if e.Key != "" {
+			over = " (overrides " + e.Key + ")"
+		}
+		fmt.Fprintf(&b, "  %-21s %s%s\n", e.Name, e.Doc, over)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

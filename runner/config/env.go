@@ -16,7 +16,7 @@ var Env = []EnvVar{
 	{"SQUAD_DIR", "paths.squad", "SQuAD v1.1: <dir>/{train,dev}-v1.1.json or <dir>/plain_text/{train,validation}-*.parquet"},
 	{"SYNTH_DIR", "paths.synthetic", "built-in synthetic tasks: <dir>/<task>/"},
 	{"BERT_DIR", "paths.model", "pre-trained bert-base-uncased directory (config.json, vocab.txt, model.safetensors or pytorch_model.bin)"},
-	{"CUDA_VISIBLE_DEVICES", "executor.gpus", `GPUs used when executor.gpus = "auto"`},
+	{"CUDA_VISIBLE_DEVICES", "", `GPUs used when executor.gpus = "auto"; the runner sets it for each stage`},
 }
 
 // Getenv looks up an environment variable; tests substitute their own.

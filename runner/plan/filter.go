@@ -7,9 +7,9 @@ import (
 )
 
 // FilterHelp documents the filter syntax for --help texts.
-const FilterHelp = `a filter is "all", a stage id prefix (or "<kind>-<id prefix>"), or comma-separated
-key=value terms that must all hold, where a value may list alternatives with "|"; keys: id (stage id
-prefix), cell (cell id prefix), kind, task, method, sparsity, seed, grid. Example: task=rte|mrpc,kind=prune`
+const FilterHelp = `a filter is "all", a stage id prefix (or "<kind>-<id prefix>"), or comma-separated key=value terms that must all hold, ` +
+	`a value listing alternatives with "|"; keys: id (stage id prefix), cell (cell id prefix), kind, task, method, sparsity, seed, grid; ` +
+	`e.g. task=rte|mrpc,kind=prune`
 
 // Filter selects stages.
 type Filter struct {
