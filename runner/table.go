@@ -89,8 +89,8 @@ func WritePlan(w io.Writer, p *plan.Plan, sts []*StageStatus) error {
 	for _, st := range sts {
 		s := st.Stage
 		act := string(st.Action)
-		if act == "" {
-			act = "-"
+		if act == "" || st.Status == MissingInput {
+			act = "-" // nothing runs until the input exists
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name(), s.Spec.Task, s.Spec.Method, sparsity(s.Spec.Sparsity),
 			s.Spec.Seed, st.Status, act, oneLine(st.Note, 70))
