@@ -648,11 +648,11 @@ func (w *walker) grid(i int, t *tbl, profiles map[string]Profile) Grid {
 			}
 		}
 	}
-	for j, mt := range t.tables("exclude") {
-		g.Exclude = append(g.Exclude, w.match(mt, g.Axes, j))
+	for _, mt := range t.tables("exclude") {
+		g.Exclude = append(g.Exclude, w.match(mt, g.Axes))
 	}
-	for j, mt := range t.tables("include") {
-		g.Include = append(g.Include, w.match(mt, g.Axes, j))
+	for _, mt := range t.tables("include") {
+		g.Include = append(g.Include, w.match(mt, g.Axes))
 	}
 	t.finish()
 	return g
@@ -770,7 +770,7 @@ func (w *walker) axis(path, key string, v any) (Axis, bool) {
 	return a, len(a.Values) > 0
 }
 
-func (w *walker) match(t *tbl, axes []Axis, _ int) Match {
+func (w *walker) match(t *tbl, axes []Axis) Match {
 	var m Match
 	for _, k := range sortedKeys(t.m) {
 		t.known[k] = true
