@@ -17,6 +17,15 @@
 // keyed by device); in fake mode the fake settings; and, only with
 // invalidate_on_commit = true, the git commit and diff hash. Not hashed:
 // paths (results and data may move), threads, GPU ids, the profile's name.
+//
+// Chains by method family: teacher [teacher]; CoFi [teacher] -> prune ->
+// final -> speed, the teacher only when the method distils (PredDistill or
+// LayerDistill); baseline teacher -> baseline -> speed. Spec.Inputs holds
+// "data" (the directory with the task's files), "data_root" (the configured
+// root, GLUE_DIR etc.), "model" (the pre-trained model directory, or
+// "builtin:NAME") and the directory of every upstream stage by its kind.
+// In fake mode Spec.Kind is "fake" and Params carry the real kind
+// (fake_kind) and the fake settings.
 package plan
 
 import (
