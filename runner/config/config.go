@@ -1,0 +1,244 @@
+// Package config reads an experiment's TOML file: where data, models and
+// results live, the grids of cells to run, named hyperparameter profiles and
+// the executor settings. Every problem in a file (unknown key, wrong type,
+// unknown task, method or hyperparameter, out-of-range value) is reported at
+// once, each with file:line:column and the key.
+//
+// Schema (all keys optional unless marked):
+//
+//	experiment = "table2"          # required: name of <results>/<experiment>/ ([A-Za-z0-9._-]+)
+//	description = "..."
+//	fake = false                   # test/demo switch: every stage runs the fake kind (package stage/fake)
+//	invalidate_on_commit = false   # true: the git commit (and diff hash) is part of every stage id
+//
+//	[paths]                        # relative to the working directory; a set, non-empty env variable wins
+//	results = "results"            # env COFI_RESULTS
+//	glue = "data/glue"             # env GLUE_DIR: <glue>/<TASK>/{train,dev}.tsv or <glue>/<task>/<split>*.parquet
+//	squad = "data/squad"           # env SQUAD_DIR: train-v1.1.json, dev-v1.1.json or plain_text/*.parquet
+//	synthetic = "data/synthetic"   # env SYNTH_DIR: <synthetic>/<task>/ for the built-in synthetic tasks
+//	model = "models/bert-base-uncased"   # env BERT_DIR: pre-trained model directory (HF layout)
+//	synthetic_model = "builtin:tiny"     # model for synthetic tasks; "builtin:NAME" = built by the stage, no files
+//
+//	[executor]
+//	kind = "local"                 # only "local" for now
+//	workers = 0                    # stages run at once; 0 = one per GPU, or 1 on CPU
+//	gpus = "auto"                  # "auto" (CUDA_VISIBLE_DEVICES, else nvidia-smi), "none", [0, 1] or "0,1"
+//	threads = 0                    # CPU threads per stage; 0 = cores / workers
+//	timeout = "0s"                 # per-stage limit (Go duration); 0 = none
+//	kill_grace = "2m"              # after asking a stage to stop (timeout: SIGTERM, Ctrl-C: SIGINT), SIGKILL it this much later
+//	retry = ["signal"]             # failure classes retried automatically ...
+//	max_attempts = 2               # ... until a stage has failed this many times in a row
+//	binary = ""                    # executable for `run-stage` (default: the running cofi binary)
+//
+//	[profiles.NAME.KIND]           # overrides of KIND's hyperparameters (hparams.Keys(KIND)) for every task
+//	[profiles.NAME.tasks.TASK.KIND]   # ... for one task (wins over the line above)
+//	                               # the profile "authors" is built in: the authors' table, no overrides
+//
+//	[[grid]]                       # one or more; cells = tasks x methods x sparsities x seeds x axes
+//	name = "main"
+//	tasks = ["rte", "mrpc"]        # required
+//	methods = ["teacher", "cofi"]  # required (package method names)
+//	sparsities = [0.95]            # required when a CoFi method is present; ignored by teacher/baseline
+//	seeds = [57]                   # default [57]
+//	profile = "authors"
+//	[grid.axes]                    # any hyperparameter as an axis: "KIND.NAME" = [values]
+//	"prune.alpha_pred" = [0.1, 0.3]
+//	[[grid.exclude]]               # drop the cells matching every field given
+//	task = "squad"                 # fields: task, method, sparsity, seed, and axis keys
+//	sparsity = 0.95
+//	[[grid.include]]               # add cells: fields not given take every value of the grid
+//	task = "squad"
+//	sparsity = 0.924
+//
+//	[fake_stage]                   # only with fake = true: behaviour of the fake stages
+//	steps = 20                     # "training" steps, checkpointed after each
+//	step_ms = 5
+//	fail = ""                      # see stage/fake for the failure modes
+//	[[fake_stage.rule]]            # for the stages matching every field of match (later rules win):
+//	match = { kind = "prune", task = "mrpc" }   # fields: kind, task, method, sparsity, seed
+//	fail = "nan"                   # and any of steps, step_ms, fail
+//
+// Durations are Go duration strings ("90m", "12h") or numbers of seconds.
+// Values of hyperparameters are checked against hparams (name and type);
+// "KIND.seed" and "prune.target_sparsity" are set by seeds and sparsities.
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is a loaded, validated experiment.
+type Config struct {
+	File               string // path as given
+	Experiment         string
+	Description        string
+	Fake               bool
+	FakeStage          FakeStage
+	InvalidateOnCommit bool
+	Paths              Paths
+	Executor           Executor
+	Profiles           map[string]Profile // includes the built-in "authors"
+	Grids              []Grid
+}
+
+// Path is a resolved filesystem location and where its value came from, so
+// messages about missing files can say what to change.
+type Path struct {
+	Path   string // absolute, or "builtin:NAME" for a model
+	Key    string // config key, e.g. "paths.glue"
+	Env    string // environment variable that overrides it
+	Source string // "GLUE_DIR", "configs/x.toml:5:1" or "default"
+}
+
+// Builtin reports whether p names a model the stage constructs itself.
+func (p Path) Builtin() bool { return strings.HasPrefix(p.Path, BuiltinPrefix) }
+
+// BuiltinPrefix marks a model that has no files: "builtin:tiny".
+const BuiltinPrefix = "builtin:"
+
+// Paths are the directories an experiment reads and writes.
+type Paths struct {
+	Results        Path
+	GLUE           Path
+	SQuAD          Path
+	Synthetic      Path
+	Model          Path
+	SyntheticModel Path
+}
+
+// Executor holds how stages are run.
+type Executor struct {
+	Kind        string
+	Workers     int      // 0 = default (one per GPU, else 1)
+	GPUs        []string // explicit ids; nil with GPUsAuto or none
+	GPUsAuto    bool
+	Threads     int
+	Timeout     time.Duration // 0 = none
+	KillGrace   time.Duration
+	Retry       []string // failure classes retried automatically
+	MaxAttempts int
+	Binary      string
+}
+
+// Profile is a named set of hyperparameter overrides.
+type Profile struct {
+	Name  string
+	Kinds map[string]map[string]any            // kind -> hparam -> value
+	Tasks map[string]map[string]map[string]any // task -> kind -> hparam -> value
+}
+
+// Overrides returns the profile's overrides of kind for task, the per-task
+// ones winning.
+func (p Profile) Overrides(kind, task string) map[string]any {
+	out := map[string]any{}
+	for k, v := range p.Kinds[kind] {
+		out[k] = v
+	}
+	for k, v := range p.Tasks[task][kind] {
+		out[k] = v
+	}
+	return out
+}
+
+// Axis is a hyperparameter swept by a grid.
+type Axis struct {
+	Key    string // "KIND.NAME"
+	Kind   string
+	Name   string
+	Values []any
+}
+
+// Match selects cells by the fields it sets.
+type Match struct {
+	Task     *string
+	Method   *string
+	Sparsity *float64
+	Seed     *int64
+	Params   map[string]any // axis key -> value
+}
+
+// Grid is one [[grid]] table.
+type Grid struct {
+	Name       string
+	Index      int
+	Tasks      []string // canonical task names
+	Methods    []string
+	Sparsities []float64
+	Seeds      []int64
+	Profile    string
+	Axes       []Axis // sorted by key
+	Include    []Match
+	Exclude    []Match
+}
+
+// FakeStage sets the fake stages' behaviour (fake = true only).
+type FakeStage struct {
+	Steps  int
+	StepMS int
+	Fail   string
+	Rules  []FakeRule
+}
+
+// FakeRule overrides the fake settings of the stages it matches.
+type FakeRule struct {
+	Kind     string
+	Task     string
+	Method   string
+	Sparsity *float64
+	Seed     *int64
+	Steps    *int
+	StepMS   *int
+	Fail     *string
+}
+
+// Problem is one error in a config file.
+type Problem struct {
+	File string
+	Pos  Pos
+	Key  string
+	Msg  string
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Pos.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Pos.Line, p.Pos.Col)
+	}
+	if p.Key == "" {
+		return fmt.Sprintf("%s: %s", loc, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, p.Key, p.Msg)
+}
+
+// Problems is every problem found in a file; it is the error Load returns.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	if len(ps) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("%d problems:\n  %s", len(ps), strings.Join(lines, "\n  "))
+}
+
+// DefaultProfile is the built-in profile: the authors' hyperparameters.
+const DefaultProfile = "authors"
+
+// DefaultSeed is the seed of grids that give none (the authors' seed).
+const DefaultSeed = 57
+
+// ProfileNames lists the profiles, sorted.
+func (c *Config) ProfileNames() []string {
+	var out []string
+	for n := range c.Profiles {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
