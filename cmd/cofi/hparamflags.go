@@ -103,4 +103,5 @@ var torchCommands = []struct{ name, summary string }{
 	{"eval", "evaluate a checkpoint (full or pruned, ours or released): score, size, sparsity, latency"},
 	{"prune", "CoFi: prune, fold, fine-tune the compact model and time it, as one resumable pipeline"},
 	{"distill", "task-distil a small dense student (TinyBERT-style baseline)"},
+	{"bench", "benchmark figures: Go vs PyTorch step time, memory, compact-model speedups"},
 }

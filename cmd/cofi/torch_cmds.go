@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd}
+	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd, "bench": benchCmd}
 	for _, c := range torchCommands {
 		register(Command{Name: c.name, Summary: c.summary, Run: cmds[c.name]})
 	}
