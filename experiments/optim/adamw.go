@@ -63,9 +63,13 @@ func (o *AdamW) Step(lr float64) {
 				}
 				m, v := o.m[i], o.v[i]
 				// Same arithmetic as torch.optim.AdamW's single-tensor path,
-				// with one temporary (g²) besides the square root.
+				// in place: the only temporary is the square root, as there.
 				m.Lerp_(g, 1-o.Beta1)
-				v.Lerp_(g.Square(), 1-o.Beta2)
+				// v ← β2·v + (1−β2)·g², as (1−β2)·(β2/(1−β2)·v + g·g): libtch's
+				// addcmul_ has no scale argument.
+				v.MulScalar_(o.Beta2 / (1 - o.Beta2))
+				v.Addcmul_(g, g)
+				v.MulScalar_(1 - o.Beta2)
 				denom := v.Sqrt()
 				denom.MulScalar_(1 / math.Sqrt(bc2))
 				denom.AddScalar_(o.Eps)
@@ -102,7 +106,8 @@ func ClipGradNorm(params []Named, max float64) float64 {
 		for _, p := range params {
 			if g := p.T.Grad(); g.Defined() {
 				grads = append(grads, g)
-				sq = append(sq, g.Square().Sum())
+				n := g.Norm()
+				sq = append(sq, n.Mul(n))
 			}
 		}
 		if len(sq) == 0 {

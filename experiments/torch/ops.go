@@ -470,3 +470,6 @@ func (t *Tensor) AddScalar_(v float64) {
 
 // Sqrt_ takes the square root of every element in place.
 func (t *Tensor) Sqrt_() { inplace("sqrt_", func(o *lib.Ctensor) { lib.AtgSqrt_(o, t.ptr()) }) }
+
+// Norm is the L2 norm of all elements (a 0-dimensional tensor).
+func (t *Tensor) Norm() *Tensor { return call("norm", func(o *lib.Ctensor) { lib.AtgNorm(o, t.ptr()) }) }
