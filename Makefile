@@ -14,13 +14,16 @@ TAGS = $(shell sed -n 's/^TORCH_TAGS := //p' build/torch.mk 2>/dev/null)
 # Packages with libtorch-backed code (tests need the torch build tag).
 TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 
-.PHONY: help build torch test test-pure test-torch vet bench demo clean
+.PHONY: help build torch test test-pure test-torch vet bench demo clean nightly nightly-accept \
+	reproduce-table2 reproduce-table4 reproduce-table5 reproduce-figure2 reproduce-figure3
 
 help:
+	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on synthetic tasks (CPU, minutes)"
 	@echo "make build   build $(BIN) against libtorch (installs Debian's libtorch-dev when root)"
 	@echo "make test    vet, then every test: pure-Go packages without libtorch, then the libtorch ones"
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
-	@echo "make demo    offline demo on the built-in synthetic tasks (tiny BERT, CPU)"
+	@echo "make reproduce-table2|table4|table5|figure2|figure3   run a paper grid (resumes), then its report"
+	@echo "make nightly run the nightly grid and compare with the accepted baseline (exit 1 on regression)"
 	@echo "make clean   remove bin/ and build/ (the patched gotch copy)"
 	@echo "LIBTORCH=<dir> selects another libtorch (see REPRODUCE.md)"
 
@@ -55,3 +58,44 @@ bench: build
 
 clean:
 	rm -rf bin build go.work go.work.sum
+
+# ---- reproduction (REPRODUCE.md) ----
+# Each target runs its grid from configs/ (resuming whatever exists; a missing
+# data set or model stops it before any work, saying where it looked and how to
+# get it), then renders its report next to the paper's numbers.
+REPORT_table2 := --tables table2,layers,structure,runs --figures layers-grid
+REPORT_table4 := --tables table4,structure,runs --figures none
+REPORT_table5 := --tables table5,runs --figures none
+REPORT_figure2 := --tables runs --figures figure2
+REPORT_figure3 := --tables structure --figures figure3
+
+reproduce-%: build
+	$(BIN) run configs/$*.toml $(RUN_FLAGS)
+	$(BIN) report --experiment results/$* $(REPORT_$*)
+	@echo "outputs: results/$*/report/report.md (tables, figures, CSV/JSON); runs and logs: results/$*/"
+
+# The demo: built-in synthetic tasks, a tiny BERT, CPU only, no downloads.
+demo: build
+	$(BIN) synth --out data/synthetic
+	$(BIN) run configs/demo.toml $(RUN_FLAGS)
+	$(BIN) report --experiment results/demo --formats md,txt,csv,json,png,svg,pdf
+	@cat results/demo/report/table2.txt
+	@echo "outputs: results/demo/report/report.md (tables), results/demo/report/figure2.png (Pareto figure)"
+
+# Nightly regression run: the grid reruns only when the code changed
+# (invalidate_on_commit), then is compared with the accepted baseline.
+NIGHTLY_BASELINE := results/nightly-baseline
+nightly: build
+	$(BIN) run configs/nightly.toml $(RUN_FLAGS)
+	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,bench
+	@if [ -f $(NIGHTLY_BASELINE)/records.jsonl ]; then \
+	  $(BIN) compare --baseline $(NIGHTLY_BASELINE) --json-out results/nightly/compare.json results/nightly; \
+	else \
+	  echo "no accepted baseline in $(NIGHTLY_BASELINE): review results/nightly/report/report.md, then 'make nightly-accept'"; \
+	fi
+
+# Accept the current nightly results as the baseline later runs are compared with.
+nightly-accept:
+	mkdir -p $(NIGHTLY_BASELINE)
+	cp results/nightly/records.jsonl $(NIGHTLY_BASELINE)/records.jsonl
+	@echo "baseline: $(NIGHTLY_BASELINE)/records.jsonl"
