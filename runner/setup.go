@@ -85,8 +85,13 @@ func NewSetup(path string, o Overrides) (*Setup, error) {
 			return nil, fmt.Errorf("find the cofi binary for run-stage: %w", err)
 		}
 	}
+	// The code version is the git checkout the command runs in, or else the
+	// one holding the config file (a run started from elsewhere).
 	wd, _ := os.Getwd()
 	s.Provenance = provenance.Collect(wd)
+	if s.Provenance.GitCommit == "" && cfg.File != "" {
+		s.Provenance = provenance.Collect(filepath.Dir(cfg.File))
+	}
 	device := "cpu"
 	if len(s.GPUs) > 0 {
 		device = "cuda"

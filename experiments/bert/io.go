@@ -5,6 +5,7 @@ package bert
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,7 +32,8 @@ func HeadFor(t task.Task, labels []string) Head {
 }
 
 // New builds a randomly initialised model of configuration c (weights
-// N(0, initializer_range), biases 0, LayerNorms 1/0), as BERT initialises.
+// N(0, initializer_range), biases 0, LayerNorms 1/0), as BERT initialises;
+// c.QKVInit may ask for Xavier-uniform attention projections (tiny models).
 func New(c checkpoint.Config, head Head, dev torch.Device) *Model {
 	m := &Model{Config: c, Kind: head.Kind, NumLabels: head.NumLabels, Labels: head.Labels,
 		Hidden: c.HiddenSize, HeadDim: c.HiddenSize / c.NumAttentionHeads, Device: dev}
@@ -47,6 +49,16 @@ func New(c checkpoint.Config, head Head, dev torch.Device) *Model {
 	}
 	zeros := func(n int64) *torch.Tensor { return torch.Zeros([]int64{n}, torch.Float32, dev) }
 	lin := func(out, in int64) *Linear { return &Linear{W: randn(out, in), B: zeros(out)} }
+	qkv := lin
+	if c.QKVInit == "xavier_uniform" {
+		// As PyTorch's nn.MultiheadAttention: one [3h, d] in-projection, Xavier-uniform.
+		qkv = func(out, in int64) *Linear {
+			w := torch.Zeros([]int64{out, in}, torch.Float32, dev)
+			b := math.Sqrt(6 / float64(in+3*out))
+			w.Uniform_(-b, b)
+			return &Linear{W: w, B: zeros(out)}
+		}
+	}
 	ln := func(n int64) *LayerNorm {
 		return &LayerNorm{W: torch.Ones([]int64{n}, torch.Float32, dev), B: zeros(n)}
 	}
@@ -55,7 +67,7 @@ func New(c checkpoint.Config, head Head, dev torch.Device) *Model {
 	for i := 0; i < c.NumHiddenLayers; i++ {
 		h, f := int64(c.NumAttentionHeads*m.HeadDim), int64(c.IntermediateSize)
 		m.Layers = append(m.Layers, &Layer{
-			Heads: c.NumAttentionHeads, Q: lin(h, d), K: lin(h, d), V: lin(h, d), O: lin(d, h), AttnLN: ln(d),
+			Heads: c.NumAttentionHeads, Q: qkv(h, d), K: qkv(h, d), V: qkv(h, d), O: lin(d, h), AttnLN: ln(d),
 			Inter: c.IntermediateSize, Up: lin(f, d), Down: lin(d, f), OutLN: ln(d),
 		})
 	}

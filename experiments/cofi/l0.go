@@ -135,15 +135,6 @@ func (l *L0) setSkips(m *bert.Masks) {
 	}
 }
 
-// HostMasks are deterministic mask values on the host; nil = mask absent.
-type HostMasks struct {
-	Head   [][]float64
-	MHA    []float64
-	Int    [][]float64
-	FFN    []float64
-	Hidden []float64
-}
-
 func rows(t *torch.Tensor) [][]float64 {
 	v := t.Float32s()
 	sh := t.Shape()
@@ -260,26 +251,6 @@ func (h HostMasks) Tensors(dev torch.Device) *bert.Masks {
 	}
 	m.SkipMHA, m.SkipFFN = h.Skips()
 	return m
-}
-
-func allZero(v []float64) bool {
-	for _, x := range v {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// Skips says which sublayers these masks remove entirely.
-func (h HostMasks) Skips() (mha, ffn []bool) {
-	L := len(h.Head)
-	mha, ffn = make([]bool, L), make([]bool, L)
-	for i := 0; i < L; i++ {
-		mha[i] = allZero(h.Head[i]) || (h.MHA != nil && h.MHA[i] == 0)
-		ffn[i] = (h.Int != nil && allZero(h.Int[i])) || (h.FFN != nil && h.FFN[i] == 0)
-	}
-	return mha, ffn
 }
 
 // ExpectedSparsity is the differentiable ŝ = 1 − E[size]/M (see Dims.ExpectedSize).

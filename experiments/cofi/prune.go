@@ -363,15 +363,17 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		}
 		prog.Step(st.Step, false, extra)
 		if st.Step%evalEvery == 0 || st.Step == total {
-			ev, es, err := evaluate(student, l0, st.Pruning, rounding, td, batch)
+			ev, es, cs, err := evaluate(student, l0, st.Pruning, rounding, td, batch)
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(log, "eval step %d: %s | expected sparsity %.4f | %s\n", st.Step, train.FormatMetrics(ev), es, extra)
+			fmt.Fprintf(log, "eval step %d: %s | expected sparsity %.4f, compact model %.4f | %s\n", st.Step, train.FormatMetrics(ev), es, cs, extra)
 			lossSum, lagSum, lossN = 0, 0, 0
 			score := ev[c.Task.Select]
-			// Only checkpoints at (nearly) the target sparsity can be the result.
-			if st.Pruning && es >= target-eps && (!st.HasBest || score > st.Best) {
+			// Only checkpoints at (nearly) the target sparsity can be the
+			// result; among equal scores the later one wins, its masks being
+			// closer to converged.
+			if st.Pruning && es >= target-eps && (!st.HasBest || score >= st.Best) {
 				st.HasBest, st.Best, st.BestStep, st.BestEval, st.BestSparse = true, score, st.Step, ev, es
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
@@ -443,15 +445,19 @@ func trainable(ps []optim.Named) []optim.Named {
 }
 
 // evaluate scores the student with deterministic masks (while pruning) and
-// returns the metrics and the expected sparsity.
-func evaluate(m *bert.Model, l0 *L0, pruning bool, r Rounding, td *train.TaskData, batch int) (map[string]float64, float64, error) {
+// returns the metrics, the expected sparsity and the sparsity of the compact
+// model those masks would give.
+func evaluate(m *bert.Model, l0 *L0, pruning bool, r Rounding, td *train.TaskData, batch int) (map[string]float64, float64, float64, error) {
 	if !pruning {
 		ev, err := train.Evaluate(m, nil, td, train.EvalBatch(batch))
-		return ev, 0, err
+		return ev, 0, 0, err
 	}
 	h := l0.Deterministic(r)
 	ev, err := train.Evaluate(m, func() *bert.Masks { return h.Tensors(m.Device) }, td, train.EvalBatch(batch))
-	return ev, l0.Dims.ExpectedSparsity(l0.Probs()), err
+	heads, inter, hidden := h.Kept(m.Config.NumAttentionHeads, m.Config.IntermediateSize, m.Hidden)
+	full := m.SizeRecord().FullParams
+	compact := 1 - float64(bert.EncoderSize(hidden, m.HeadDim, heads, inter))/float64(full)
+	return ev, l0.Dims.ExpectedSparsity(l0.Probs()), compact, err
 }
 
 func describeStructure(m *bert.Model) string {

@@ -472,4 +472,6 @@ func (t *Tensor) AddScalar_(v float64) {
 func (t *Tensor) Sqrt_() { inplace("sqrt_", func(o *lib.Ctensor) { lib.AtgSqrt_(o, t.ptr()) }) }
 
 // Norm is the L2 norm of all elements (a 0-dimensional tensor).
-func (t *Tensor) Norm() *Tensor { return call("norm", func(o *lib.Ctensor) { lib.AtgNorm(o, t.ptr()) }) }
+func (t *Tensor) Norm() *Tensor {
+	return call("norm", func(o *lib.Ctensor) { lib.AtgNorm(o, t.ptr()) })
+}
