@@ -139,7 +139,7 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			}
 		}
 		if len(all) > 0 {
-			ours[nt] = summarize(all, trainHours, 1, "").cell
+			ours[nt] = summarize(all, trainHours, 2, "").cell
 		}
 		if tt, ok := ref.Table2TrainTime(methodName); ok {
 			paper[nt] = table.Txt(tt.Text)
@@ -186,10 +186,22 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 	for _, tk := range tasks {
 		if s, ok := ref.Table2Sparsity(tk); ok && s != 0.95 {
 			sparsities = append(sparsities, fmt.Sprintf("%s %s", display(tk), runs.Percent(s)))
+		} else if !ok && cofiSparsity[tk] > 0 {
+			// Tasks the paper has no Table 2 cell for: say which of our runs fills the row.
+			sparsities = append(sparsities, fmt.Sprintf("%s %s", display(tk), runs.Percent(cofiSparsity[tk])))
 		}
 	}
 	spNote := "CoFi at 95% sparsity"
-	if len(sparsities) > 0 {
+	paperTasks := false
+	for _, tk := range tasks {
+		if _, ok := ref.Table2Sparsity(tk); ok {
+			paperTasks = true
+		}
+	}
+	switch {
+	case !paperTasks && len(sparsities) > 0:
+		spNote = "CoFi at " + strings.Join(sparsities, ", ") + " sparsity"
+	case len(sparsities) > 0:
 		spNote += " (" + strings.Join(sparsities, ", ") + ")"
 	}
 	if sel.Sparsity > 0 {

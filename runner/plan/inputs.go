@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cofiharness/cofi/experiments/synth"
+
 	"github.com/cofiharness/cofi/runner/config"
 	"github.com/cofiharness/cofi/runner/digest"
 	"github.com/cofiharness/cofi/task"
@@ -49,8 +51,12 @@ func dataFiles(t task.Task, p config.Paths) (dir string, files []string, root co
 	switch {
 	case t.Synthetic:
 		root = p.Synthetic
-		dir = filepath.Join(root.Path, t.Name)
-		looked = []string{dir + "/ (generated synthetic data)"}
+		sub, err := synth.Dir(t.Name)
+		if err != nil {
+			sub = t.Name
+		}
+		dir = filepath.Join(root.Path, sub)
+		looked = []string{dir + "/ (generate it with 'cofi synth --out " + root.Path + "')"}
 		if fs, err := digest.TreeFiles(dir); err == nil && len(fs) > 0 {
 			return dir, fs, root, looked
 		}
