@@ -70,11 +70,11 @@ func (o *AdamW) Step(lr float64) {
 				v.MulScalar_(o.Beta2 / (1 - o.Beta2))
 				v.Addcmul_(g, g)
 				v.MulScalar_(1 - o.Beta2)
+				// p −= lr/bc1 · m/(√v/√bc2 + ε), as addcdiv with the step folded
+				// into the denominator: −bc1/lr·(√v/√bc2 + ε) = A·√v + B.
 				denom := v.Sqrt()
-				denom.MulScalar_(1 / math.Sqrt(bc2))
-				denom.AddScalar_(o.Eps)
-				// p −= lr/bc1 · m/denom, as addcdiv with the step folded into denom.
-				denom.MulScalar_(-bc1 / lr)
+				denom.MulScalar_(-bc1 / (lr * math.Sqrt(bc2)))
+				denom.AddScalar_(-o.Eps * bc1 / lr)
 				p.T.Addcdiv_(m, denom)
 			}()
 		}
