@@ -55,7 +55,7 @@ func Distill(ctx context.Context, c DistillConfig) (*record.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
 	}
-	teacher, err := train.LoadModel(c.Task, c.TeacherDir, labels, info.Device, c.Env.Log)
+	teacher, err := train.LoadModel(c.Task, c.TeacherDir, labels, info.Device, c.Env.Writer())
 	if err != nil {
 		return nil, fmt.Errorf("%w: teacher: %v", stage.ErrMissingInput, err)
 	}
@@ -87,9 +87,9 @@ func Distill(ctx context.Context, c DistillConfig) (*record.Result, error) {
 	tl, sl := len(teacher.Layers), sc.NumHiddenLayers
 	job := train.Job{
 		Name: "distill " + c.Task.Name, Kind: record.KindBaseline, Task: c.Task, Data: td, Params: p, Schedule: "linear",
-		StartDir: initDir, TokenizerDir: c.TeacherDir, OutDir: c.OutDir, Info: info, Log: c.Env.Log,
+		StartDir: initDir, TokenizerDir: c.TeacherDir, OutDir: c.OutDir, Info: info, Log: c.Env.Writer(),
 		Load: func(dir string) (*bert.Model, error) {
-			return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Log)
+			return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer())
 		},
 		Extra: []optim.Named{{Name: "projection.weight", T: proj.W, Decay: true}, {Name: "projection.bias", T: proj.B}},
 		Loss: func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor {

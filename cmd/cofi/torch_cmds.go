@@ -453,7 +453,7 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 		defer base.Free()
 		c := latency.Config{Batch: hparams.Int(p, "batch"), SeqLen: hparams.Int(p, "seq_len"), Rounds: hparams.Int(p, "rounds"), Batches: hparams.Int(p, "batches"), Log: e.Log}
 		if c.Batches == 0 {
-			c.Batches = 4
+			c.Batches = 16 // tasks without a known dev size (synthetic): enough batches to time a tiny model steadily
 			if t.DevSize > 0 {
 				c.Batches = (t.DevSize + c.Batch - 1) / c.Batch
 			}

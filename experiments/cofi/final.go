@@ -61,7 +61,7 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 		rule = MatchFixed
 	}
 	load := func(dir string) (*bert.Model, error) {
-		return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Log)
+		return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer())
 	}
 	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"), alphaLayer: hparams.Float(p, "alpha_layer")}
 	needTeacher := !c.Switches.GoldLabels && (c.Switches.PredDistill || c.Switches.LayerDistill)
@@ -80,7 +80,7 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 	}
 	job := train.Job{
 		Name: "final " + c.Task.Name, Kind: record.KindFinal, Task: c.Task, Data: td, Params: p, Schedule: hparams.String(p, "schedule"),
-		StartDir: compactDir, TokenizerDir: compactDir, OutDir: c.OutDir, Info: info, Log: c.Env.Log, Load: load,
+		StartDir: compactDir, TokenizerDir: compactDir, OutDir: c.OutDir, Info: info, Log: c.Env.Writer(), Load: load,
 	}
 	if c.Switches.LayerDistill && needTeacher {
 		// W_layer continues from the pruning stage, its input columns pruned with the hidden dims.

@@ -104,7 +104,7 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 // the weights and saves the compact model. It resumes from its snapshot.
 func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	p := c.Params
-	log := c.Env.Log
+	log := c.Env.Writer()
 	seed := int64(hparams.Int(p, "seed"))
 	info, err := c.Env.Start(seed)
 	if err != nil {
@@ -226,6 +226,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	warmup := int(math.Round(hparams.Float(p, "sparsity_warmup_epochs") * float64(perEpoch)))
 	target := hparams.Float(p, "target_sparsity")
 	eps := hparams.Float(p, "sparsity_epsilon")
+	within := hparams.Float(p, "select_within")
 	evalEvery := hparams.Int(p, "eval_every")
 	if evalEvery <= 0 {
 		evalEvery = perEpoch
@@ -371,9 +372,11 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			lossSum, lagSum, lossN = 0, 0, 0
 			score := ev[c.Task.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the
-			// result; among equal scores the later one wins, its masks being
+			// result (and, with select_within, whose compact model is near
+			// it); among equal scores the later one wins, its masks being
 			// closer to converged.
-			if st.Pruning && es >= target-eps && (!st.HasBest || score >= st.Best) {
+			eligible := st.Pruning && es >= target-eps && (within <= 0 || math.Abs(cs-target) <= within)
+			if eligible && (!st.HasBest || score >= st.Best) {
 				st.HasBest, st.Best, st.BestStep, st.BestEval, st.BestSparse = true, score, st.Step, ev, es
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
@@ -399,7 +402,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		defer best.Free()
 		student = best
 	} else {
-		notes = append(notes, fmt.Sprintf("expected sparsity never reached target %.3f − ε %.3f at an evaluation; the compact model uses the last step's masks (expected sparsity %.4f)", target, eps, l0.Dims.ExpectedSparsity(l0.Probs())))
+		notes = append(notes, fmt.Sprintf("no evaluation met the selection rule (expected sparsity ≥ target %.3f − ε %.3f%s); the compact model uses the last step's masks (expected sparsity %.4f)", target, eps, withinNote(within), l0.Dims.ExpectedSparsity(l0.Probs())))
 		fmt.Fprintln(log, "warning:", notes[len(notes)-1])
 	}
 	h := l0.Deterministic(rounding)
@@ -424,6 +427,13 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil
+}
+
+func withinNote(w float64) string {
+	if w <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", compact-model sparsity within %.3f of the target", w)
 }
 
 // offset shifts a schedule so that it starts at step start.

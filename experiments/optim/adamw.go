@@ -70,6 +70,9 @@ func (o *AdamW) Step(lr float64) {
 				v.MulScalar_(o.Beta2 / (1 - o.Beta2))
 				v.Addcmul_(g, g)
 				v.MulScalar_(1 - o.Beta2)
+				if lr == 0 { // warm-up's first step: moments move, weights do not
+					return
+				}
 				// p −= lr/bc1 · m/(√v/√bc2 + ε), as addcdiv with the step folded
 				// into the denominator: −bc1/lr·(√v/√bc2 + ε) = A·√v + B.
 				denom := v.Sqrt()

@@ -131,3 +131,27 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal("missing state accepted")
 	}
 }
+
+// A zero learning rate (the first step of a linear warm-up) leaves the
+// weights as they are, also where the second moment is still zero.
+func TestZeroLearningRate(t *testing.T) {
+	runtime.LockOSThread()
+	w := torch.FromFloat32([]float32{1, 2}, []int64{2}, torch.CPU)
+	w.SetRequiresGrad(true)
+	defer w.Free()
+	ps := []Named{{"w", w, true}}
+	o := NewAdamW(ps, 0.1)
+	defer o.Free()
+	func() {
+		s := torch.NewScope()
+		defer s.Close()
+		w.Narrow(0, 0, 1).Sum().Backward() // gradient (1, 0): the second entry's moments stay 0
+	}()
+	o.Step(0)
+	if got := w.Float32s(); got[0] != 1 || got[1] != 2 {
+		t.Fatalf("weights after a step at lr 0: %v", got)
+	}
+	if o.Steps != 1 {
+		t.Fatalf("step count %d", o.Steps)
+	}
+}

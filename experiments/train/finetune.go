@@ -36,11 +36,12 @@ func (e Env) Start(seed int64) (torch.Info, error) {
 	if err != nil {
 		return info, err
 	}
-	fmt.Fprintf(e.log(), "libtorch %s on %s, seed %d\n", info.Libtorch, info.Name, seed)
+	fmt.Fprintf(e.Writer(), "libtorch %s on %s, seed %d\n", info.Libtorch, info.Name, seed)
 	return info, nil
 }
 
-func (e Env) log() io.Writer {
+// Writer is where the stage logs: Log, or nowhere when it is nil.
+func (e Env) Writer() io.Writer {
 	if e.Log == nil {
 		return io.Discard
 	}
@@ -112,11 +113,11 @@ func Finetune(ctx context.Context, c FinetuneConfig) (*record.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
 	}
-	fmt.Fprintf(c.Env.log(), "%s: %d train features, eval %s\n", c.Task.Name, td.Train.Len(), DescribeEval(td))
+	fmt.Fprintf(c.Env.Writer(), "%s: %d train features, eval %s\n", c.Task.Name, td.Train.Len(), DescribeEval(td))
 	return Run(ctx, Job{
 		Name: "finetune " + c.Task.Name, Kind: record.KindTeacher, Task: c.Task, Data: td, Params: p, Schedule: "linear",
-		StartDir: c.ModelDir, TokenizerDir: c.ModelDir, OutDir: c.OutDir, Info: info, Log: c.Env.log(),
-		Load: func(dir string) (*bert.Model, error) { return LoadModel(c.Task, dir, labels, info.Device, c.Env.log()) },
+		StartDir: c.ModelDir, TokenizerDir: c.ModelDir, OutDir: c.OutDir, Info: info, Log: c.Env.Writer(),
+		Load: func(dir string) (*bert.Model, error) { return LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer()) },
 		Loss: func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor {
 			return GoldLoss(c.Task.Kind, m.Forward(in, nil, true, false).Logits, b, m.Device)
 		},
