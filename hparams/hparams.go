@@ -62,7 +62,7 @@ var perKind = map[string][]Key{
 		Key{"epochs", "total pruning epochs, including pre-finetuning and sparsity warm-up", by(100.0, 20.0, 20.0, 20.0)},
 		Key{"prepruning_epochs", "distillation-only epochs before masks are trained (paper); see prepruning_steps", by(4.0, 1.0, 1.0, 1.0)},
 		Key{"prepruning_steps", "if > 0, distillation-only steps instead of prepruning_epochs (the released code hard-codes 100)", same(0)},
-		Key{"sparsity_warmup_epochs", "epochs over which the target sparsity rises linearly to its final value", by(20.0, 2.0, 2.0, 8.0)},
+		Key{"sparsity_warmup_epochs", "epochs over which the target sparsity rises linearly to its final value", by(20.0, 2.0, 2.0, 12.0)},
 		Key{"target_sparsity", "final target sparsity t", same(0.95)},
 		Key{"sparsity_epsilon", "keep checkpoints only once expected sparsity >= target - epsilon", same(0.01)},
 		Key{"select_within", "if > 0, also require the compact model's sparsity within this of the target to keep a checkpoint (a harness addition; 0 = the paper's rule only)", by(0.0, 0.0, 0.0, 0.02)},

@@ -117,7 +117,9 @@ func Finetune(ctx context.Context, c FinetuneConfig) (*record.Result, error) {
 	return Run(ctx, Job{
 		Name: "finetune " + c.Task.Name, Kind: record.KindTeacher, Task: c.Task, Data: td, Params: p, Schedule: "linear",
 		StartDir: c.ModelDir, TokenizerDir: c.ModelDir, OutDir: c.OutDir, Info: info, Log: c.Env.Writer(),
-		Load: func(dir string) (*bert.Model, error) { return LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer()) },
+		Load: func(dir string) (*bert.Model, error) {
+			return LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer())
+		},
 		Loss: func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor {
 			return GoldLoss(c.Task.Kind, m.Forward(in, nil, true, false).Logits, b, m.Device)
 		},
