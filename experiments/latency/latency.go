@@ -29,8 +29,9 @@ type Config struct {
 	Log     io.Writer
 }
 
-// Measure times model and baseline alternately, round by round, and returns
-// the raw timings and the speedup baseline/model.
+// Measure times model and baseline alternately, batch by batch, and returns
+// the raw per-round timings and the speedup: the ratio of the mean round
+// times, the first round discarded as warm-up.
 func Measure(model, baseline *bert.Model, c Config, info torch.Info) (*record.Latency, error) {
 	if c.Batch <= 0 || c.SeqLen <= 0 || c.Rounds < 2 || c.Batches <= 0 {
 		return nil, fmt.Errorf("latency protocol batch %d × seq %d, %d rounds of %d batches: need positive sizes and at least 2 rounds (the first is warm-up)", c.Batch, c.SeqLen, c.Rounds, c.Batches)
@@ -62,36 +63,39 @@ func Measure(model, baseline *bert.Model, c Config, info torch.Info) (*record.La
 		all = append(all, in.IDs, in.TypeIDs, in.Mask)
 		inputs = append(inputs, in)
 	}
-	round := func(m *bert.Model) float64 {
-		var total time.Duration
-		torch.NoGrad(func() {
-			for _, in := range inputs {
-				s := torch.NewScope()
-				torch.Synchronize(dev)
-				t0 := time.Now()
-				m.Forward(in, nil, false, false)
-				torch.Synchronize(dev)
-				total += time.Since(t0)
-				s.Close()
-			}
-		})
-		return float64(total.Microseconds()) / 1000
+	// timed runs one forward pass of m on in and returns its time.
+	timed := func(m *bert.Model, in bert.Input) time.Duration {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.Synchronize(dev)
+		t0 := time.Now()
+		m.Forward(in, nil, false, false)
+		torch.Synchronize(dev)
+		return time.Since(t0)
 	}
 	l := &record.Latency{Device: info.Name, Threads: info.Threads, Batch: c.Batch, SeqLen: c.SeqLen, Batches: c.Batches}
 	err := torch.Catch(func() error {
-		for i := 0; i < c.Rounds; i++ {
-			b := round(baseline)
-			m := round(model)
-			if i == 0 {
-				l.WarmupMS = m
-				continue
+		torch.NoGrad(func() {
+			for i := 0; i < c.Rounds; i++ {
+				// Batch by batch, the unpruned model then the measured one, so
+				// that a burst of load on a shared machine hits both alike.
+				var b, m time.Duration
+				for _, in := range inputs {
+					b += timed(baseline, in)
+					m += timed(model, in)
+				}
+				bms, mms := float64(b.Microseconds())/1000, float64(m.Microseconds())/1000
+				if i == 0 {
+					l.WarmupMS = mms
+					continue
+				}
+				l.BaselineRoundsMS = append(l.BaselineRoundsMS, bms)
+				l.RoundsMS = append(l.RoundsMS, mms)
+				if c.Log != nil {
+					fmt.Fprintf(c.Log, "latency round %d/%d: model %.1f ms, unpruned %.1f ms (%d batches of %d × %d)\n", i, c.Rounds-1, mms, bms, c.Batches, c.Batch, c.SeqLen)
+				}
 			}
-			l.BaselineRoundsMS = append(l.BaselineRoundsMS, b)
-			l.RoundsMS = append(l.RoundsMS, m)
-			if c.Log != nil {
-				fmt.Fprintf(c.Log, "latency round %d/%d: model %.1f ms, unpruned %.1f ms (%d batches of %d × %d)\n", i, c.Rounds-1, m, b, c.Batches, c.Batch, c.SeqLen)
-			}
-		}
+		})
 		return nil
 	})
 	if err != nil {
