@@ -114,6 +114,7 @@ func (e *MissingInputError) Error() string {
 	for _, m := range e.Missing {
 		b.WriteString("\n  - " + m.String())
 	}
+	b.WriteString("\nhow to get GLUE, SQuAD and bert-base-uncased in these layouts: REPRODUCE.md, section 2")
 	return b.String()
 }
 
