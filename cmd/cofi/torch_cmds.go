@@ -91,7 +91,9 @@ func writeResult(dir string, res *record.Result) error {
 	if err := record.WriteResult(dir, res); err != nil {
 		return err
 	}
-	fmt.Printf("%s: %s\n", res.Kind, train.FormatMetrics(res.Metrics))
+	if len(res.Metrics) > 0 {
+		fmt.Printf("%s: %s\n", res.Kind, train.FormatMetrics(res.Metrics))
+	}
 	if res.Size != nil {
 		fmt.Printf("size: %d encoder parameters (%.2f%% sparsity)\n", res.Size.Params, 100*res.Size.Sparsity)
 	}

@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/bert"
@@ -125,6 +127,62 @@ func TestFoldEqualsMaskedModel(t *testing.T) {
 			for i := range again {
 				if again[i] != got[i] {
 					t.Fatalf("reloaded compact model differs: %v vs %v", again, got)
+				}
+			}
+			// The authors' released checkpoints (princeton-nlp/CoFi-*) keep the
+			// LayerNorm of a removed sublayer and their distillation layer, and
+			// carry their own label order: they load, and compute the same.
+			released := t.TempDir()
+			tensors, _, err := checkpoint.ReadSafetensors(filepath.Join(dir, "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := int64(c.HiddenSize)
+			ln := func(n int64) checkpoint.Raw {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = 1
+				}
+				return checkpoint.F32([]int64{n}, v)
+			}
+			hid := int64(hidden)
+			tensors["bert.encoder.layer.0.attention.output.LayerNorm.weight"] = ln(hid)
+			tensors["bert.encoder.layer.0.attention.output.LayerNorm.bias"] = ln(hid)
+			tensors["bert.encoder.layer.1.output.LayerNorm.weight"] = ln(hid)
+			tensors["bert.encoder.layer.1.output.LayerNorm.bias"] = ln(hid)
+			tensors["layer_transformation.weight"] = checkpoint.F32([]int64{d, hid}, make([]float32, d*hid))
+			tensors["layer_transformation.bias"] = checkpoint.F32([]int64{d}, make([]float32, d))
+			if err := checkpoint.WriteSafetensors(filepath.Join(released, "model.safetensors"), tensors, nil); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := checkpoint.ReadConfig(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kind == task.Classification {
+				cfg.SetLabels([]string{"entailment", "neutral", "contradiction"})
+			}
+			if err := checkpoint.WriteConfig(released, cfg); err != nil {
+				t.Fatal(err)
+			}
+			rel, info, err := bert.Load(released, bert.LoadOptions{Head: bert.Head{Kind: kind, NumLabels: n}, Device: torch.CPU})
+			if err != nil {
+				t.Fatalf("released-style checkpoint: %v", err)
+			}
+			defer rel.Free()
+			if kind == task.Classification && strings.Join(rel.Labels, ",") != "entailment,neutral,contradiction" {
+				t.Errorf("labels %v: the checkpoint's id2label must be used", rel.Labels)
+			}
+			if !strings.Contains(strings.Join(info.Notes, " "), "layer_transformation") {
+				t.Errorf("notes %v: the distillation layer should be reported as ignored", info.Notes)
+			}
+			h2, i2, hd2 := rel.Structure()
+			if h2[0] != 0 || i2[1] != 0 || hd2 != hidden {
+				t.Errorf("released-style structure heads %v inter %v hidden %d", h2, i2, hd2)
+			}
+			for i, v := range rel.Forward(batch(), nil, false, false).Logits.Float32s() {
+				if v != got[i] {
+					t.Fatalf("released-style checkpoint computes %v, want %v", v, got[i])
 				}
 			}
 		})
