@@ -147,7 +147,15 @@ func (s spec) checkHeader(fields []string) (ncols, a, b, l int, err error) {
 	if ncols < need {
 		return 0, 0, 0, 0, fmt.Errorf("header has %d columns, expected at least %d (%s)", ncols, need, s.expectedHeader())
 	}
-	for i, want := range s.headerNames {
+	// Check columns in file order, so the first mismatch is the one reported
+	// (headerNames is a map; its iteration order is random).
+	idx := make([]int, 0, len(s.headerNames))
+	for i := range s.headerNames {
+		idx = append(idx, i)
+	}
+	sort.Slice(idx, func(x, y int) bool { return abs(idx[x], ncols) < abs(idx[y], ncols) })
+	for _, i := range idx {
+		want := s.headerNames[i]
 		got := strings.ToLower(strings.TrimSpace(fields[abs(i, ncols)]))
 		if got != want {
 			return 0, 0, 0, 0, fmt.Errorf("header column %d is %q, expected %q (%s)", abs(i, ncols)+1, fields[abs(i, ncols)], want, s.expectedHeader())
