@@ -13,6 +13,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
 	"github.com/cofiharness/cofi/experiments/train"
+	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/stage"
@@ -164,8 +165,8 @@ func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
 		return nil, fmt.Errorf("%w: speed stage %s has no model to time", stage.ErrMissingInput, s.ID)
 	}
 	env := specEnv(s)
-	if th, ok := s.Params["threads"].(int); ok && th > 0 {
-		env.Threads = th
+	if _, ok := s.Params["threads"]; ok && hparams.Int(s.Params, "threads") > 0 {
+		env.Threads = hparams.Int(s.Params, "threads") // numbers come back from the manifest's JSON as floats
 	}
 	return speed(t, model, s.Params, env)
 }
