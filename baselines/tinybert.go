@@ -10,7 +10,6 @@ import (
 	"github.com/cofiharness/cofi/experiments/cofi"
 	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/optim"
-	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
@@ -43,18 +42,11 @@ func Distill(ctx context.Context, c DistillConfig) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels, err := train.ModelLabels(c.Task, c.TeacherDir)
+	td, err := train.ForModel(c.Task, c.TeacherDir, c.DataDir, train.OptionsFrom(p, true))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, err
 	}
-	tok, err := tokenize.Load(c.TeacherDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
-	td, err := train.LoadTask(c.Task, c.DataDir, tok, labels, train.DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: true})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
+	labels := td.Labels
 	teacher, err := train.LoadModel(c.Task, c.TeacherDir, labels, info.Device, c.Env.Writer())
 	if err != nil {
 		return nil, fmt.Errorf("%w: teacher: %v", stage.ErrMissingInput, err)

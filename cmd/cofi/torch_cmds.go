@@ -18,7 +18,6 @@ import (
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
 	"github.com/cofiharness/cofi/experiments/latency"
-	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
@@ -136,28 +135,11 @@ func initModelCmd(args []string) error {
 	if _, err := torch.Setup(0, *seed, "cpu"); err != nil {
 		return err
 	}
-	if err := writeRandomEncoder(c, *seed, *out); err != nil {
+	if err := bert.WriteRandomEncoder(c, *seed, *out); err != nil {
 		return err
 	}
 	fmt.Printf("wrote a random %d-layer BERT (hidden %d) to %s\n", c.NumHiddenLayers, c.HiddenSize, *out)
 	return nil
-}
-
-// writeRandomEncoder saves a randomly initialised encoder without a task
-// head, with bert-base-uncased's vocabulary, in HF layout.
-func writeRandomEncoder(c checkpoint.Config, seed int64, dir string) error {
-	torch.Seed(seed)
-	return torch.Catch(func() error {
-		m := bert.New(c, bert.Head{Kind: task.Classification, NumLabels: 2}, torch.CPU)
-		defer m.Free()
-		m.Classifier.W.Free()
-		m.Classifier.B.Free()
-		m.Classifier = nil
-		if err := m.Save(dir, ""); err != nil {
-			return err
-		}
-		return tokenize.Default().WriteVocab(dir)
-	})
 }
 
 const finetuneHelp = `Fine-tune a model on a task (the teacher of CoFi): AdamW, linear schedule with
@@ -238,18 +220,11 @@ func evalCmd(args []string) error {
 	}
 	res := &record.Result{Kind: record.KindEval, Task: t.Name}
 	err = torch.Catch(func() error {
-		labels, err := train.ModelLabels(t, *model)
+		td, err := train.ForModel(t, *model, *dataDir, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
 		if err != nil {
 			return err
 		}
-		tok, err := tokenize.Load(*model)
-		if err != nil {
-			return err
-		}
-		td, err := train.LoadTask(t, *dataDir, tok, labels, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
-		if err != nil {
-			return err
-		}
+		labels := td.Labels
 		m, err := train.LoadModel(t, *model, labels, info.Device, os.Stderr)
 		if err != nil {
 			return err

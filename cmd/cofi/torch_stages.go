@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/baselines"
+	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
 	"github.com/cofiharness/cofi/experiments/train"
@@ -68,7 +69,7 @@ func pretrained(s stage.Spec) (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
 		return dir, nil
 	}
-	return dir, writeRandomEncoder(c, s.Seed, dir)
+	return dir, bert.WriteRandomEncoder(c, s.Seed, dir)
 }
 
 func taskOf(s stage.Spec) (task.Task, error) { return task.Lookup(s.Task) }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/experiments/checkpoint"
+	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/internal/atomicfile"
 	"github.com/cofiharness/cofi/task"
@@ -478,4 +479,23 @@ func (m *Model) Save(dir, tokenizerDir string) error {
 		}
 	}
 	return nil
+}
+
+// WriteRandomEncoder saves a randomly initialised encoder of configuration c
+// (seeded), without a task head, with bert-base-uncased's vocabulary, in HF
+// layout: the stand-in for a pre-trained model where none can be downloaded
+// (tests, the demo, latency measurements, which do not depend on weights).
+func WriteRandomEncoder(c checkpoint.Config, seed int64, dir string) error {
+	torch.Seed(seed)
+	return torch.Catch(func() error {
+		m := New(c, Head{Kind: task.Classification, NumLabels: 2}, torch.CPU)
+		defer m.Free()
+		m.Classifier.W.Free()
+		m.Classifier.B.Free()
+		m.Classifier = nil
+		if err := m.Save(dir, ""); err != nil {
+			return err
+		}
+		return tokenize.Default().WriteVocab(dir)
+	})
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/data"
-	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
@@ -41,18 +40,11 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 		return nil, err
 	}
 	compactDir := filepath.Join(c.PruneDir, "model")
-	labels, err := train.ModelLabels(c.Task, compactDir)
+	td, err := train.ForModel(c.Task, compactDir, c.DataDir, train.OptionsFrom(p, true))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, err
 	}
-	tok, err := tokenize.Load(compactDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
-	td, err := train.LoadTask(c.Task, c.DataDir, tok, labels, train.DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: true})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
+	labels := td.Labels
 	rule, err := ParseLayerMatch(hparams.String(p, "layer_match"))
 	if err != nil {
 		return nil, err

@@ -13,7 +13,6 @@ import (
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/optim"
-	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
@@ -116,18 +115,11 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	if needTeacher {
 		labelDir = c.TeacherDir
 	}
-	labels, err := train.ModelLabels(c.Task, labelDir)
+	td, err := train.ForModel(c.Task, labelDir, c.DataDir, train.OptionsFrom(p, true))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, err
 	}
-	tok, err := tokenize.Load(labelDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
-	td, err := train.LoadTask(c.Task, c.DataDir, tok, labels, train.DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: true})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
+	labels := td.Labels
 	fmt.Fprintf(log, "%s: %d train features, eval %s\n", c.Task.Name, td.Train.Len(), train.DescribeEval(td))
 
 	rounding, err := ParseRounding(hparams.String(p, "round"))

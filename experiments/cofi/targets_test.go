@@ -13,8 +13,6 @@ import (
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/synth"
-	"github.com/cofiharness/cofi/experiments/tokenize"
-	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
@@ -36,15 +34,7 @@ func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
 	}
 	tk := task.MustLookup("syn-single")
 	model := filepath.Join(dir, "tiny")
-	if err := torch.Catch(func() error {
-		torch.Seed(0)
-		m := bert.New(checkpoint.Tiny(), bert.Head{Kind: task.Classification, NumLabels: 2}, torch.CPU)
-		defer m.Free()
-		if err := m.Save(model, ""); err != nil {
-			return err
-		}
-		return tokenize.Default().WriteVocab(model)
-	}); err != nil {
+	if err := bert.WriteRandomEncoder(checkpoint.Tiny(), 0, model); err != nil {
 		t.Fatal(err)
 	}
 	env := train.Env{Device: "cpu", Threads: 1}

@@ -15,11 +15,9 @@ import (
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/optim"
-	"github.com/cofiharness/cofi/experiments/tokenize"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/record"
-	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -46,28 +44,6 @@ func (e Env) Writer() io.Writer {
 		return io.Discard
 	}
 	return e.Log
-}
-
-// ModelLabels returns the label vocabulary to train or evaluate a model of
-// modelDir with: the task's canonical order, or the checkpoint's own
-// id2label when it names its labels.
-func ModelLabels(t task.Task, modelDir string) (data.LabelVocab, error) {
-	if t.Kind == task.Span {
-		return data.LabelVocab{}, nil
-	}
-	v, err := data.TaskLabels(t.Name)
-	if err != nil {
-		return v, err
-	}
-	cfg, err := checkpoint.ReadConfig(modelDir)
-	if err != nil {
-		return v, fmt.Errorf("model %s: %w", modelDir, err)
-	}
-	v, err = v.FromID2Label(cfg.ID2Label)
-	if err != nil {
-		return v, fmt.Errorf("model %s: %w", modelDir, err)
-	}
-	return v, nil
 }
 
 // LoadModel loads modelDir with the head task t needs.
@@ -101,18 +77,11 @@ func Finetune(ctx context.Context, c FinetuneConfig) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels, err := ModelLabels(c.Task, c.ModelDir)
+	td, err := ForModel(c.Task, c.ModelDir, c.DataDir, OptionsFrom(p, true))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, err
 	}
-	tok, err := tokenize.Load(c.ModelDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
-	td, err := LoadTask(c.Task, c.DataDir, tok, labels, DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: true})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
-	}
+	labels := td.Labels
 	fmt.Fprintf(c.Env.Writer(), "%s: %d train features, eval %s\n", c.Task.Name, td.Train.Len(), DescribeEval(td))
 	return Run(ctx, Job{
 		Name: "finetune " + c.Task.Name, Kind: record.KindTeacher, Task: c.Task, Data: td, Params: p, Schedule: "linear",

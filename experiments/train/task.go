@@ -3,9 +3,13 @@ package train
 import (
 	"fmt"
 
+	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/data/glue"
 	"github.com/cofiharness/cofi/experiments/tokenize"
+	"github.com/cofiharness/cofi/hparams"
+	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -64,6 +68,51 @@ func LoadTask(t task.Task, dir string, tok *tokenize.Tokenizer, vocab data.Label
 			return nil, err
 		}
 		td.Eval = append(td.Eval, EvalSet{Name: e, Data: ds})
+	}
+	return td, nil
+}
+
+// ModelLabels returns the label vocabulary to train or evaluate a model of
+// modelDir with: the task's canonical order, or the checkpoint's own
+// id2label when it names its labels.
+func ModelLabels(t task.Task, modelDir string) (data.LabelVocab, error) {
+	if t.Kind == task.Span {
+		return data.LabelVocab{}, nil
+	}
+	v, err := data.TaskLabels(t.Name)
+	if err != nil {
+		return v, err
+	}
+	cfg, err := checkpoint.ReadConfig(modelDir)
+	if err != nil {
+		return v, fmt.Errorf("model %s: %w", modelDir, err)
+	}
+	v, err = v.FromID2Label(cfg.ID2Label)
+	if err != nil {
+		return v, fmt.Errorf("model %s: %w", modelDir, err)
+	}
+	return v, nil
+}
+
+// OptionsFrom reads the data options of a stage's hyperparameters.
+func OptionsFrom(p record.Params, withTrain bool) DataOptions {
+	return DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: withTrain}
+}
+
+// ForModel loads a task's data encoded for the model in modelDir: with its
+// tokenizer and in its label order. Every failure is a missing input.
+func ForModel(t task.Task, modelDir, dataDir string, o DataOptions) (*TaskData, error) {
+	labels, err := ModelLabels(t, modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+	}
+	tok, err := tokenize.Load(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+	}
+	td, err := LoadTask(t, dataDir, tok, labels, o)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
 	}
 	return td, nil
 }
