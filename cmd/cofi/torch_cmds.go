@@ -218,7 +218,7 @@ func evalCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	res := &record.Result{Kind: record.KindEval, Task: t.Name}
+	res := &record.Result{Schema: record.SchemaVersion, Kind: record.KindEval, Task: t.Name}
 	err = torch.Catch(func() error {
 		td, err := train.ForModel(t, *model, *dataDir, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
 		if err != nil {
