@@ -377,9 +377,6 @@ func pruneCmd(args []string) error {
 			res, err = cofi.Prune(ctx, cofi.PruneConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, StudentDir: *student, OutDir: dir, Params: params[s], Switches: m.Switches, Env: e})
 		case record.KindFinal:
 			res, err = cofi.Final(ctx, cofi.FinalConfig{Task: t, DataDir: *dataDir, PruneDir: dirs[record.KindPrune], TeacherDir: *teacher, OutDir: dir, Params: params[s], Switches: m.Switches, Env: e})
-			if err == nil {
-				err = addCompactSize(res, filepath.Join(dir, "model"), dirs[record.KindPrune])
-			}
 		case record.KindSpeed:
 			model := filepath.Join(dirs[record.KindFinal], "model")
 			if _, err := os.Stat(model); err != nil {
@@ -393,18 +390,6 @@ func pruneCmd(args []string) error {
 		if err := writeResult(dir, res); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// addCompactSize copies size and target numbers of the prune stage into the final stage's result.
-func addCompactSize(res *record.Result, model, pruneDir string) error {
-	pr, err := record.ReadResult(pruneDir)
-	if err != nil {
-		return err
-	}
-	if res.Size != nil && pr.Size != nil {
-		res.Size.TargetSparsity, res.Size.ExpectedSparsity = pr.Size.TargetSparsity, pr.Size.ExpectedSparsity
 	}
 	return nil
 }

@@ -72,10 +72,36 @@ func pretrained(s stage.Spec) (string, error) {
 	return dir, bert.WriteRandomEncoder(c, s.Seed, dir)
 }
 
-func taskOf(s stage.Spec) (task.Task, error) { return task.Lookup(s.Task) }
+// inputs are what a stage's spec resolves to.
+type inputs struct {
+	task    task.Task
+	data    string          // data root (GLUE_DIR, SQUAD_DIR, the synthetic directory)
+	teacher string          // the teacher's model directory, "" when the chain has no teacher
+	sw      method.Switches // the method's CoFi switches
+}
+
+func resolve(s stage.Spec) (inputs, error) {
+	var in inputs
+	var err error
+	if in.task, err = task.Lookup(s.Task); err != nil {
+		return in, err
+	}
+	if m, err := method.Lookup(s.Method); err == nil {
+		in.sw = m.Switches
+	} else if s.Kind != record.KindTeacher { // a teacher stage is shared by every method
+		return in, err
+	}
+	if in.data, err = input(s, "data_root"); err != nil {
+		return in, err
+	}
+	if dir, ok := s.Inputs[record.KindTeacher]; ok {
+		in.teacher = filepath.Join(dir, "model")
+	}
+	return in, nil
+}
 
 func teacherStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
-	t, err := taskOf(s)
+	in, err := resolve(s)
 	if err != nil {
 		return nil, err
 	}
@@ -83,31 +109,11 @@ func teacherStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := input(s, "data_root")
-	if err != nil {
-		return nil, err
-	}
-	return train.Finetune(ctx, train.FinetuneConfig{Task: t, DataDir: data, ModelDir: model, OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
-}
-
-func switches(s stage.Spec) (method.Switches, error) {
-	m, err := method.Lookup(s.Method)
-	if err != nil {
-		return method.Switches{}, err
-	}
-	return m.Switches, nil
+	return train.Finetune(ctx, train.FinetuneConfig{Task: in.task, DataDir: in.data, ModelDir: model, OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
 }
 
 func pruneStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
-	t, err := taskOf(s)
-	if err != nil {
-		return nil, err
-	}
-	sw, err := switches(s)
-	if err != nil {
-		return nil, err
-	}
-	data, err := input(s, "data_root")
+	in, err := resolve(s)
 	if err != nil {
 		return nil, err
 	}
@@ -115,23 +121,11 @@ func pruneStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	teacher := ""
-	if dir, ok := s.Inputs[record.KindTeacher]; ok {
-		teacher = filepath.Join(dir, "model")
-	}
-	return cofi.Prune(ctx, cofi.PruneConfig{Task: t, DataDir: data, TeacherDir: teacher, StudentDir: student, OutDir: s.Dir, Params: s.Params, Switches: sw, Env: specEnv(s)})
+	return cofi.Prune(ctx, cofi.PruneConfig{Task: in.task, DataDir: in.data, TeacherDir: in.teacher, StudentDir: student, OutDir: s.Dir, Params: s.Params, Switches: in.sw, Env: specEnv(s)})
 }
 
 func finalStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
-	t, err := taskOf(s)
-	if err != nil {
-		return nil, err
-	}
-	sw, err := switches(s)
-	if err != nil {
-		return nil, err
-	}
-	data, err := input(s, "data_root")
+	in, err := resolve(s)
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +133,11 @@ func finalStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	teacher := ""
-	if dir, ok := s.Inputs[record.KindTeacher]; ok {
-		teacher = filepath.Join(dir, "model")
-	}
-	res, err := cofi.Final(ctx, cofi.FinalConfig{Task: t, DataDir: data, PruneDir: prune, TeacherDir: teacher, OutDir: s.Dir, Params: s.Params, Switches: sw, Env: specEnv(s)})
-	if err != nil {
-		return nil, err
-	}
-	return res, addCompactSize(res, filepath.Join(s.Dir, "model"), prune)
+	return cofi.Final(ctx, cofi.FinalConfig{Task: in.task, DataDir: in.data, PruneDir: prune, TeacherDir: in.teacher, OutDir: s.Dir, Params: s.Params, Switches: in.sw, Env: specEnv(s)})
 }
 
 func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
-	t, err := taskOf(s)
+	t, err := task.Lookup(s.Task)
 	if err != nil {
 		return nil, err
 	}
@@ -173,17 +159,12 @@ func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
 }
 
 func baselineStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
-	t, err := taskOf(s)
+	in, err := resolve(s)
 	if err != nil {
 		return nil, err
 	}
-	data, err := input(s, "data_root")
-	if err != nil {
-		return nil, err
+	if in.teacher == "" {
+		return nil, fmt.Errorf("%w: baseline stage %s has no teacher", stage.ErrMissingInput, s.ID)
 	}
-	teacher, err := input(s, record.KindTeacher)
-	if err != nil {
-		return nil, err
-	}
-	return baselines.Distill(ctx, baselines.DistillConfig{Task: t, DataDir: data, TeacherDir: filepath.Join(teacher, "model"), OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
+	return baselines.Distill(ctx, baselines.DistillConfig{Task: in.task, DataDir: in.data, TeacherDir: in.teacher, OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
 }

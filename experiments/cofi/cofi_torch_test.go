@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -314,5 +315,23 @@ func TestLayerDistillerIdentityInit(t *testing.T) {
 	loss, align := ld.Loss(hs, hs, []bool{true, true, true, true})
 	if loss.Item() != 0 || align[0] != 0 || align[3] != 3 {
 		t.Fatalf("loss %v align %v", loss.Item(), align)
+	}
+}
+
+func TestPresent(t *testing.T) {
+	runtime.LockOSThread()
+	// Layer 0 has no sublayer left in the model; layer 1 loses its MHA to the
+	// masks but keeps its FFN; layer 2 loses both.
+	m := &bert.Model{Layers: []*bert.Layer{{}, {Heads: 2, Inter: 4}, {Heads: 2, Inter: 4}}}
+	masks := &bert.Masks{SkipMHA: []bool{false, true, true}, SkipFFN: []bool{false, false, true}}
+	if got := Present(m, masks, nil, false); !reflect.DeepEqual(got, []bool{false, true, false}) {
+		t.Errorf("paper test: %v", got)
+	}
+	// The released code's test looks at z_MHA only: layer 1 counts as gone.
+	if got := Present(m, masks, []float64{1, 0, 0.5}, true); !reflect.DeepEqual(got, []bool{false, false, true}) {
+		t.Errorf("released test: %v", got)
+	}
+	if got := Present(m, nil, nil, false); !reflect.DeepEqual(got, []bool{false, true, true}) {
+		t.Errorf("no masks: %v", got)
 	}
 }

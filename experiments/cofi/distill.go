@@ -139,19 +139,22 @@ func (ld *LayerDistiller) Loss(student, teacher []*torch.Tensor, present []bool)
 	return loss, align
 }
 
-// Present says which student layers still exist given the sublayers skipped
-// by the masks. The paper counts a layer present when its MHA or its FFN is
-// kept; the released code looks at the MHA layer mask only (releasedTest).
-func Present(m *bert.Masks, mhaMask []float64, layers int, releasedTest bool) []bool {
-	out := make([]bool, layers)
-	for i := range out {
+// Present says which layers of the student still exist: those with a
+// sublayer left in the model and, while masks are trained, not skipped by
+// them. The paper counts a layer present when its MHA or its FFN is kept; the
+// released code looks at the MHA layer mask only (releasedTest, with mhaMask
+// the sampled z_MHA).
+func Present(student *bert.Model, m *bert.Masks, mhaMask []float64, releasedTest bool) []bool {
+	out := make([]bool, len(student.Layers))
+	for i, l := range student.Layers {
 		switch {
-		case releasedTest:
-			out[i] = mhaMask == nil || mhaMask[i] != 0
-		case m == nil || m.SkipMHA == nil:
-			out[i] = true
-		default:
+		case l.Heads == 0 && l.Inter == 0:
+		case releasedTest && mhaMask != nil:
+			out[i] = mhaMask[i] != 0
+		case m != nil && m.SkipMHA != nil:
 			out[i] = !m.SkipMHA[i] || !m.SkipFFN[i]
+		default:
+			out[i] = true
 		}
 	}
 	return out

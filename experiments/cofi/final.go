@@ -98,5 +98,14 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 	job.Loss = func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor {
 		return dist.loss(c.Task.Kind, m, nil, in, b)
 	}
-	return train.Run(ctx, job)
+	res, err := train.Run(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	// The compact model's size is the final result's; what the pruning aimed
+	// for and expected comes from the pruning stage.
+	if pr, err := record.ReadResult(c.PruneDir); err == nil && pr.Size != nil && res.Size != nil {
+		res.Size.TargetSparsity, res.Size.ExpectedSparsity = pr.Size.TargetSparsity, pr.Size.ExpectedSparsity
+	}
+	return res, nil
 }

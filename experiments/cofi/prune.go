@@ -76,12 +76,7 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 		if d.released && masks != nil && masks.MHA != nil {
 			mha = vec(masks.MHA.Detach())
 		}
-		present := Present(masks, mha, len(student.Layers), d.released)
-		if masks == nil { // no masks: every layer of the (possibly compact) student that has a sublayer
-			for i, l := range student.Layers {
-				present[i] = l.Heads > 0 || l.Inter > 0
-			}
-		}
+		present := Present(student, masks, mha, d.released)
 		ll, _ := d.layer.Loss(out.Hidden, tout.Hidden, present)
 		ll = ll.MulScalar(d.alphaLayer)
 		if loss == nil {
