@@ -14,20 +14,14 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/internal/atomicfile"
-	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/report/figure"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/report/table"
 	"github.com/cofiharness/cofi/results/reference"
 )
 
-// Table and figure names accepted by Options and the command line.
-var (
-	TableNames  = []string{"table2", "table4", "table5", "layers", "structure", "runs"}
-	FigureNames = []string{"figure2", "figure3", "layers-grid"}
-	// BenchFormat is the extra format that writes runs as Go benchmark lines.
-	BenchFormat = "bench"
-)
+// BenchFormat is the extra format that writes runs as Go benchmark lines.
+var BenchFormat = "bench"
 
 // Formats lists every output format name: the table formats, the figure formats, bench.
 func Formats() []string {
@@ -52,102 +46,6 @@ type Options struct {
 	Out     string   // output directory
 	Selection
 	Figure figure.Options
-}
-
-var (
-	unitsAblation   = []string{"cofi-no-hidden", "cofi-no-layer", "cofi-no-layer-hidden"}
-	distillAblation = []string{"cofi-no-llayer", "cofi-no-distill", "cofi-fixed-hidden"}
-)
-
-// Applicable returns the tables and figures the runs have data for.
-func Applicable(set *runs.Set) (tables, figures []string) {
-	if len(set.Runs) == 0 {
-		return nil, nil
-	}
-	pruned, curve, deep := false, false, false
-	for _, r := range set.Runs {
-		if m, err := method.Lookup(r.Method); err == nil && m.Family == method.CoFi {
-			pruned = true
-		}
-	}
-	for _, tk := range set.Tasks() {
-		sps := set.Sparsities(tk, "cofi")
-		if len(sps) >= 2 {
-			curve = true
-		}
-		if len(sps) > 0 && sps[len(sps)-1] >= 0.95-sparsityTol {
-			deep = true
-		}
-	}
-	if set.Has("teacher", "cofi", "tinybert4") {
-		tables = append(tables, "table2")
-	}
-	if set.Has(unitsAblation...) {
-		tables = append(tables, "table4")
-	}
-	if set.Has(distillAblation...) {
-		tables = append(tables, "table5")
-	}
-	if deep {
-		tables = append(tables, "layers")
-		figures = append(figures, "layers-grid")
-	}
-	if pruned {
-		tables = append(tables, "structure")
-	}
-	tables = append(tables, "runs")
-	if curve {
-		figures = append([]string{"figure2", "figure3"}, figures...)
-	}
-	return tables, figures
-}
-
-// BuildTable builds one table by name.
-func BuildTable(name string, set *runs.Set, ref *reference.Data, sel Selection) (*table.Table, error) {
-	switch name {
-	case "table2":
-		return Table2(set, ref, sel), nil
-	case "table4":
-		return Table4(set, ref), nil
-	case "table5":
-		return Table5(set, ref), nil
-	case "layers":
-		return LayersTable(set, ref, sel), nil
-	case "structure":
-		return StructureTable(set), nil
-	case "runs":
-		return RunsTable(set), nil
-	}
-	return nil, fmt.Errorf("unknown table %q (known: %s)", name, strings.Join(TableNames, ", "))
-}
-
-// BuildFigures builds the figures of one name: figure2 is the page-wide
-// figure plus one column-wide figure per task.
-func BuildFigures(name string, set *runs.Set, ref *reference.Data, sel Selection) ([]*figure.Figure, error) {
-	switch name {
-	case "figure2":
-		tasks := figure.Figure2Tasks(set, ref, sel.Tasks)
-		all, err := figure.Figure2(set, ref, tasks)
-		if err != nil {
-			return nil, err
-		}
-		out := []*figure.Figure{all}
-		for _, tk := range tasks {
-			f, err := figure.Figure2Task(set, ref, tk)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		return out, nil
-	case "figure3":
-		f, err := figure.Figure3(set, ref)
-		return []*figure.Figure{f}, err
-	case "layers-grid":
-		f, err := figure.LayersGrid(set, ref, sel.Tasks)
-		return []*figure.Figure{f}, err
-	}
-	return nil, fmt.Errorf("unknown figure %q (known: %s)", name, strings.Join(FigureNames, ", "))
 }
 
 // Result lists what Generate wrote.
