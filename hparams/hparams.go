@@ -85,15 +85,9 @@ var perKind = map[string][]Key{
 		Key{"alpha_layer", "weight of the layerwise-distillation loss", same(0.9)},
 		Key{"layer_match", "dynamic layer matching: v4 or v3", same("v4")},
 	),
-	record.KindBaseline: append(append([]Key{}, common...),
-		Key{"lr", "learning rate", by(5e-5, 5e-5, 5e-5, 1e-3)},
-		Key{"epochs", "task-distillation epochs", by(20.0, 5.0, 5.0, 10.0)},
-		Key{"temperature", "prediction-distillation temperature T", same(1.0)},
-		Key{"layers", "student layers", same(4)},
-		Key{"hidden", "student hidden size", same(312)},
-		Key{"intermediate", "student FFN size", same(1200)},
-		Key{"heads", "student attention heads", same(12)},
-	),
+	record.KindAugment:       augmentKeys,
+	record.KindTinyBERTLayer: tinyLayerKeys,
+	record.KindTinyBERTPred:  tinyPredKeys,
 	record.KindSpeed: {
 		{"batch", "latency batch size (paper: 128)", same(128)},
 		{"seq_len", "padded input length (paper: 128, SQuAD 384)", seqLen},
@@ -111,6 +105,100 @@ var perKind = map[string][]Key{
 		{"batches", "batches per round (0 = as many as the dev set needs)", same(0)},
 		{"threads", "CPU intra-op threads (0 = all cores)", same(0)},
 	},
+}
+
+// withDefaults returns keys with some defaults replaced (by name).
+func withDefaults(keys []Key, defaults map[string]func(task.Task) any) []Key {
+	out := make([]Key, len(keys))
+	for i, k := range keys {
+		if d, ok := defaults[k.Name]; ok {
+			k.Default = d
+		}
+		out[i] = k
+	}
+	return out
+}
+
+// perTask gives each GLUE task its own value (TinyBERT's default_params
+// dictionaries), syn for the synthetic tasks and other for any other task.
+func perTask(values map[string]any, syn, other any) func(task.Task) any {
+	return func(t task.Task) any {
+		if t.Synthetic {
+			return syn
+		}
+		if v, ok := values[t.Name]; ok {
+			return v
+		}
+		return other
+	}
+}
+
+// tinySeqLen is TinyBERT's maximum sequence length: 64 for single-sentence
+// tasks (CoLA, SST-2), 128 for pairs (the paper; task_distill.py's
+// default_params say the same).
+func tinySeqLen(t task.Task) any {
+	switch {
+	case t.Synthetic:
+		return t.SeqLen
+	case t.Name == "cola" || t.Name == "sst2":
+		return 64
+	}
+	return 128
+}
+
+// tinyCommon are the keys both TinyBERT distillation steps share, with
+// TinyBERT's defaults: batch 32, BertAdam's weight decay 0.01 and per-tensor
+// gradient clipping at 1.0 (task_distill.py, transformer/optimization.py).
+var tinyCommon = append(withDefaults(common, map[string]func(task.Task) any{
+	"batch":        same(32),
+	"seq_len":      tinySeqLen,
+	"weight_decay": same(0.01),
+}),
+	Key{"optimizer", "bertadam (TinyBERT's BertAdam: no bias correction, eps 1e-6, each tensor's gradient clipped to grad_clip) or adamw (torch AdamW, eps 1e-8, global clip)", same("bertadam")},
+	Key{"teacher_mode", "train (task_distill.py never calls eval() on the teacher: its targets carry dropout) or eval", same("train")},
+	Key{"padding", "max_length (task_distill.py: every batch padded to seq_len, padded positions count in the losses, short last batch dropped) or longest (pad to the batch's longest, keep the last batch)", same("max_length")},
+)
+
+// tinyLayerKeys are step 1's: intermediate-layer distillation (task_distill.py without --pred_distill).
+var tinyLayerKeys = append(withDefaults(tinyCommon, map[string]func(task.Task) any{
+	// Step 1 never evaluates: eval_every is how often the model is saved and
+	// snapshotted. task_distill.py saves every eval_step = 50 steps; the
+	// output is the last model either way, so snapshots are sparser here.
+	"eval_every": by(500, 500, 500, 0),
+}),
+	Key{"lr", "learning rate (constant: BertAdam schedule 'none' in step 1)", by(5e-5, 5e-5, 5e-5, 1e-3)},
+	Key{"epochs", "epochs of step 1 (task_distill.py's default_params; see package baselines)",
+		perTask(map[string]any{"cola": 50.0, "mnli": 5.0, "mrpc": 20.0, "sst2": 10.0, "stsb": 20.0, "qqp": 5.0, "qnli": 10.0, "rte": 20.0}, 15.0, 10.0)},
+	Key{"layers", "student layers (tinybert4-no-gd; with GD the checkpoint's shape, which must agree)", by(4, 4, 4, 1)},
+	Key{"hidden", "student hidden size", by(312, 312, 312, 32)},
+	Key{"intermediate", "student FFN size", by(1200, 1200, 1200, 128)},
+	Key{"heads", "student attention heads (must equal the teacher's: attention scores are matched head by head)", by(12, 12, 12, 2)},
+	Key{"projection", "hidden-state projection to the teacher's width: shared (task_distill.py's one fit_dense) or per-layer (one per representation, from a v2 checkpoint's fit_denses.N when present)", same("shared")},
+)
+
+// tinyPredKeys are step 2's: prediction-layer distillation (task_distill.py --pred_distill, README command).
+var tinyPredKeys = append(withDefaults(tinyCommon, map[string]func(task.Task) any{
+	"eval_every": by(100, 100, 100, 0), // the README's --eval_step 100
+}),
+	Key{"lr", "peak learning rate (linear warm-up and decay, BertAdam warmup_linear)", by(3e-5, 3e-5, 3e-5, 1e-3)},
+	Key{"epochs", "epochs of step 2", by(3.0, 3.0, 3.0, 6.0)},
+	Key{"warmup_frac", "fraction of steps with linear LR warm-up", same(0.1)},
+	Key{"temperature", "temperature of the soft cross-entropy", same(1.0)},
+	Key{"head", "classifier head of student and teacher logits: tinybert (TinyBertForSequenceClassification: classifier(relu(pooled)), no dropout; task_distill.py loads the teacher into it too) or bert (HF's BertForSequenceClassification)", same("tinybert")},
+	Key{"regression_target", "regression tasks (STS-B): gold (task_distill.py: MSE to the gold score) or teacher (MSE to the teacher's prediction)", same("gold")},
+)
+
+// augmentKeys are TinyBERT's data augmentation's (data_augmentation.py).
+var augmentKeys = []Key{
+	{"aug_seed", "seed of the replacement draws (data_augmentation.py leaves Python's random unseeded); shared by every seed of a grid", same(42)},
+	{"copies", "N: augmented copies tried per sentence, duplicates dropped (default_params of data_augmentation.py)",
+		perTask(map[string]any{"cola": 30, "mnli": 10, "mrpc": 30, "sst2": 20, "stsb": 30, "qqp": 10, "qnli": 20, "rte": 30}, 4, 30)},
+	{"candidates", "M: candidates per word, the masked LM's top M (single-piece words) or the M nearest GloVe words (others)", same(15)},
+	{"replace_prob", "p: probability that a word of a copy is replaced by one of its candidates", same(0.4)},
+	{"glove_words", "GloVe words read for nearest-neighbour search (the file's first N)", same(100000)},
+	{"pair_rows", "pair tasks: released (data_augmentation.py: text_a stays at its last augmented version while text_b is augmented) or restored (text_a back to the original)", same("released")},
+	{"mlm_batch", "masked-LM queries per forward pass (a speed knob; part of the stage identity since batching changes rounding)", by(64, 64, 64, 16)},
+	{"seq_len", "masked-LM input limit in tokens (data_augmentation.py: 512)", same(512)},
 }
 
 // Keys lists the hyperparameters of a stage kind, sorted by name.

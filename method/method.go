@@ -15,7 +15,7 @@ type Family string
 const (
 	Teacher  Family = "teacher"  // fine-tune the full model on the task
 	CoFi     Family = "cofi"     // CoFi pruning (+ final fine-tune) with the switches below
-	Baseline Family = "baseline" // a runnable baseline (e.g. TinyBERT-style task distillation)
+	Baseline Family = "baseline" // a runnable baseline: TinyBERT's two-step task distillation
 )
 
 // Switches are the CoFi ablation switches of the paper's Tables 4 and 5.
@@ -34,6 +34,10 @@ type Method struct {
 	Display  string   // row label as the paper prints it
 	Family   Family   //
 	Switches Switches // meaningful for Family == CoFi
+	// GeneralDistilled (baselines): the student starts from a
+	// general-distilled checkpoint the user supplies (TinyBERT's "GD"),
+	// instead of random initialisation.
+	GeneralDistilled bool
 }
 
 var full = Switches{LayerMasks: true, HiddenMask: true, PredDistill: true, LayerDistill: true}
@@ -49,7 +53,8 @@ var catalogue = []Method{
 	{Name: "cofi-no-llayer", Display: "-L_layer", Family: CoFi, Switches: with(func(s *Switches) { s.LayerDistill = false })},
 	{Name: "cofi-no-distill", Display: "-L_pred, L_layer", Family: CoFi, Switches: with(func(s *Switches) { s.PredDistill, s.LayerDistill, s.GoldLabels = false, false, true })},
 	{Name: "cofi-fixed-hidden", Display: "Fixed Hidn Distil.", Family: CoFi, Switches: with(func(s *Switches) { s.FixedLayers = true })},
-	{Name: "tinybert4", Display: "TinyBERT4 (task distil.)", Family: Baseline},
+	{Name: "tinybert4-no-gd", Display: "TinyBERT4 w/o GD", Family: Baseline},
+	{Name: "tinybert4", Display: "TinyBERT4", Family: Baseline, GeneralDistilled: true},
 }
 
 // Lookup returns the method called name.

@@ -28,3 +28,15 @@ func TestAblationSwitches(t *testing.T) {
 		t.Error("unknown method accepted")
 	}
 }
+
+func TestBaselines(t *testing.T) {
+	for name, gd := range map[string]bool{"tinybert4": true, "tinybert4-no-gd": false} {
+		m, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Family != Baseline || m.GeneralDistilled != gd {
+			t.Errorf("%s: family %s, general-distilled %v; want baseline, %v", name, m.Family, m.GeneralDistilled, gd)
+		}
+	}
+}

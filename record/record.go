@@ -23,13 +23,17 @@ const SchemaVersion = 1
 
 // Stage kinds.
 const (
-	KindTeacher  = "teacher"  // fine-tune the unpruned model on the task
-	KindPrune    = "prune"    // CoFi: pre-finetune + pruning with masks, fold, compact model
-	KindFinal    = "final"    // final fine-tune of the compact model (with distillation)
-	KindSpeed    = "speed"    // latency of the compact model vs the unpruned one, same run
-	KindEval     = "eval"     // evaluate a checkpoint
-	KindBaseline = "baseline" // a runnable baseline (task distillation)
-	KindFake     = "fake"     // test-only stage used by the runner's tests
+	KindTeacher = "teacher" // fine-tune the unpruned model on the task
+	KindPrune   = "prune"   // CoFi: pre-finetune + pruning with masks, fold, compact model
+	KindFinal   = "final"   // final fine-tune of the compact model (with distillation)
+	KindSpeed   = "speed"   // latency of the compact model vs the unpruned one, same run
+	KindEval    = "eval"    // evaluate a checkpoint
+	// TinyBERT (package baselines): task data augmentation, then the two
+	// steps of task distillation, intermediate layers then predictions.
+	KindAugment       = "augment"        // TinyBERT's data augmentation: an augmented train file, shared by every run using it
+	KindTinyBERTLayer = "tinybert-layer" // step 1: embedding, hidden-state and attention-score distillation
+	KindTinyBERTPred  = "tinybert-pred"  // step 2: prediction-layer distillation
+	KindFake          = "fake"           // test-only stage used by the runner's tests
 )
 
 // Result is what a stage writes as result.json in its stage directory. Every
@@ -147,18 +151,21 @@ type Provenance struct {
 // Record is the runner's envelope around one stage attempt: one JSON line in
 // <experiment>/records.jsonl.
 type Record struct {
-	Schema     int        `json:"schema"`
-	Experiment string     `json:"experiment"`
-	Stage      string     `json:"stage"`      // stage id: hash of its fully resolved inputs
-	StageKind  string     `json:"stage_kind"` // one of the Kind* constants
-	Cells      []string   `json:"cells"`      // ids of the cells that use this stage
-	Attempt    int        `json:"attempt"`    // 1-based
-	Status     Status     `json:"status"`
-	Failure    *Failure   `json:"failure,omitempty"`
-	Task       string     `json:"task"`
-	Method     string     `json:"method"`             // method name (package method)
-	Sparsity   float64    `json:"sparsity,omitempty"` // target sparsity of the cell (0 for a teacher)
-	Seed       int64      `json:"seed"`
+	Schema     int      `json:"schema"`
+	Experiment string   `json:"experiment"`
+	Stage      string   `json:"stage"`      // stage id: hash of its fully resolved inputs
+	StageKind  string   `json:"stage_kind"` // one of the Kind* constants
+	Cells      []string `json:"cells"`      // ids of the cells that use this stage
+	Attempt    int      `json:"attempt"`    // 1-based
+	Status     Status   `json:"status"`
+	Failure    *Failure `json:"failure,omitempty"`
+	Task       string   `json:"task"`
+	Method     string   `json:"method"`             // method name (package method)
+	Sparsity   float64  `json:"sparsity,omitempty"` // target sparsity of the cell (0 for a teacher)
+	Seed       int64    `json:"seed"`
+	// Data is the cell's training data when it is not the task's own train
+	// split: "augmented" (TinyBERT's data augmentation); "" = original.
+	Data       string     `json:"data,omitempty"`
 	Params     Params     `json:"params,omitempty"` // every resolved hyperparameter of the stage
 	Result     *Result    `json:"result,omitempty"` // the stage's result.json when it succeeded
 	Provenance Provenance `json:"provenance"`

@@ -114,7 +114,7 @@ func (e *MissingInputError) Error() string {
 	for _, m := range e.Missing {
 		b.WriteString("\n  - " + m.String())
 	}
-	b.WriteString("\nhow to get GLUE, SQuAD and bert-base-uncased in these layouts: REPRODUCE.md, section 2")
+	b.WriteString("\nhow to get GLUE, SQuAD, bert-base-uncased, the general TinyBERT and GloVe in these layouts: REPRODUCE.md, section 2")
 	return b.String()
 }
 
@@ -337,7 +337,7 @@ func (r *run) newRecord(sf *store.StageFile, cells []string, m *store.Attempt, d
 	rec := record.Record{
 		Experiment: r.p.Config.Experiment, Stage: sf.Spec.ID, StageKind: sf.Kind, Cells: cells,
 		Attempt: m.Attempt, Task: sf.Spec.Task, Method: sf.Spec.Method, Sparsity: sf.Spec.Sparsity,
-		Seed: sf.Spec.Seed, Params: sf.Spec.Params, Provenance: m.Provenance, Start: m.Start,
+		Seed: sf.Spec.Seed, Data: sf.Spec.Data, Params: sf.Spec.Params, Provenance: m.Provenance, Start: m.Start,
 		Dir: r.exp.Rel(dir), Log: r.exp.Rel(filepath.Join(dir, store.LogFile)),
 	}
 	if rt := store.ReadRuntime(dir, m.Attempt); rt != nil {

@@ -23,9 +23,15 @@ type Spec struct {
 	Sparsity float64       `json:"sparsity,omitempty"`
 	Seed     int64         `json:"seed"`
 	Params   record.Params `json:"params"` // resolved hyperparameters (package hparams)
-	// Inputs are named paths: "data" (task data directory), "model"
-	// (pre-trained model directory), and the output directories of upstream
-	// stages by their kind ("teacher", "prune", "final", "baseline").
+	// Data is "augmented" when the cell trains on TinyBERT's augmented data
+	// (the grid axis data), "" otherwise; it is copied into the records.
+	Data string `json:"data,omitempty"`
+	// Inputs are named paths: "data" (task data directory), "data_root"
+	// (the directory the task's files are read from: the configured root, or
+	// an augment stage's output), "model" (pre-trained model directory),
+	// "student" (TinyBERT's starting checkpoint, or "random"), "glove", and
+	// the output directories of upstream stages by their kind ("teacher",
+	// "augment", "prune", "final", "tinybert-layer", "tinybert-pred").
 	Inputs map[string]string `json:"inputs"`
 	Dir    string            `json:"dir"`    // absolute stage directory: outputs, result.json
 	Device string            `json:"device"` // "cpu", "cuda", "cuda:N" or "auto"

@@ -14,6 +14,10 @@
 //     structure from the stage that gave the score.
 //   - teacher stages are keyed as method "teacher", sparsity 0, whatever
 //     method the cell that triggered them had.
+//   - runs trained on TinyBERT's augmented data (record.Record.Data) are
+//     runs of their own (Key.Data); Select and Sparsities see the runs on
+//     the original data only, SelectData either. Augment stages are inputs,
+//     not runs: their records are left out.
 package runs
 
 import (
@@ -40,12 +44,16 @@ type Key struct {
 	Method   string  `json:"method"`
 	Sparsity float64 `json:"sparsity"` // target sparsity, rounded to 1e-4; 0 for unpruned models
 	Seed     int64   `json:"seed"`
+	Data     string  `json:"data,omitempty"` // "augmented" for TinyBERT's augmented data, "" for the task's own
 }
 
 func (k Key) String() string {
 	s := k.Task + " " + k.Method
 	if k.Sparsity > 0 {
 		s += " " + Percent(k.Sparsity)
+	}
+	if k.Data != "" {
+		s += " " + k.Data
 	}
 	return fmt.Sprintf("%s seed %d", s, k.Seed)
 }
@@ -109,10 +117,10 @@ type Run struct {
 }
 
 // scoreKinds are the stage kinds that can give a run its score, in order of preference.
-var scoreKinds = []string{record.KindFinal, record.KindPrune, record.KindBaseline, record.KindTeacher, record.KindEval}
+var scoreKinds = []string{record.KindFinal, record.KindPrune, record.KindTinyBERTPred, record.KindTeacher, record.KindEval}
 
 // Main returns the stage that gives the run its score: final, else prune,
-// else baseline, teacher or eval; nil when the run has none of them.
+// else TinyBERT's step 2, teacher or eval; nil when the run has none of them.
 func (r *Run) Main() *Stage {
 	for _, k := range scoreKinds {
 		if s, ok := r.Stages[k]; ok {
@@ -228,10 +236,11 @@ func (r *Run) Structure() (*record.Structure, string) {
 }
 
 // TrainSeconds sums the training time of the run's own training stages
-// (prune + final, or baseline, or teacher), as the paper's train-time column
-// counts a method's cost without the teacher it distils from.
+// (prune + final, or TinyBERT's two steps, or teacher), as the paper's
+// train-time column counts a method's cost without the teacher it distils
+// from (nor the data augmentation, shared by many runs).
 func (r *Run) TrainSeconds() Value {
-	kinds := []string{record.KindPrune, record.KindFinal, record.KindBaseline}
+	kinds := []string{record.KindPrune, record.KindFinal, record.KindTinyBERTLayer, record.KindTinyBERTPred}
 	if r.Method == "teacher" {
 		kinds = []string{record.KindTeacher}
 	}
@@ -269,7 +278,7 @@ func (r *Run) Failed() []string {
 	return out
 }
 
-var kindOrder = map[string]int{record.KindTeacher: 0, record.KindBaseline: 1, record.KindPrune: 2, record.KindFinal: 3, record.KindSpeed: 4, record.KindEval: 5}
+var kindOrder = map[string]int{record.KindTeacher: 0, record.KindTinyBERTLayer: 1, record.KindTinyBERTPred: 2, record.KindPrune: 3, record.KindFinal: 4, record.KindSpeed: 5, record.KindEval: 6}
 
 func sortedKinds(m map[string]*Stage) []string {
 	ks := make([]string, 0, len(m))
@@ -361,8 +370,9 @@ type sourced struct {
 
 // KeyOf returns the run key of a record.
 func KeyOf(r record.Record) Key {
-	k := Key{Task: r.Task, Method: r.Method, Seed: r.Seed}
+	k := Key{Task: r.Task, Method: r.Method, Seed: r.Seed, Data: r.Data}
 	if r.StageKind == record.KindTeacher {
+		k.Data = "" // the teacher trains on the task's own data
 		k.Method = "teacher"
 		return k
 	}
@@ -396,6 +406,9 @@ func build(all []sourced) *Set {
 	groups := map[kk]*acc{}
 	var order []kk
 	for _, s := range all {
+		if s.rec.StageKind == record.KindAugment {
+			continue
+		}
 		g := kk{KeyOf(s.rec), s.rec.StageKind}
 		a, ok := groups[g]
 		if !ok {
@@ -454,6 +467,9 @@ func Less(a, b Key) bool {
 	if a.Sparsity != b.Sparsity {
 		return a.Sparsity < b.Sparsity
 	}
+	if a.Data != b.Data {
+		return a.Data < b.Data
+	}
 	return a.Seed < b.Seed
 }
 
@@ -466,11 +482,18 @@ func rank(list []string, s string) int {
 	return len(list)
 }
 
-// Select returns the runs of a task and method at a sparsity (< 0: any), ordered by seed.
+// Select returns the runs of a task and method at a sparsity (< 0: any) on
+// the task's own data, ordered by seed.
 func (s *Set) Select(taskName, methodName string, sparsity float64) []*Run {
+	return s.SelectData(taskName, methodName, sparsity, "")
+}
+
+// SelectData is Select for runs on the given data ("" the task's own,
+// "augmented" TinyBERT's augmentation of it).
+func (s *Set) SelectData(taskName, methodName string, sparsity float64, data string) []*Run {
 	var out []*Run
 	for _, r := range s.Runs {
-		if r.Task == taskName && r.Method == methodName && (sparsity < 0 || r.Sparsity == RoundSparsity(sparsity)) {
+		if r.Task == taskName && r.Method == methodName && r.Data == data && (sparsity < 0 || r.Sparsity == RoundSparsity(sparsity)) {
 			out = append(out, r)
 		}
 	}
@@ -482,7 +505,7 @@ func (s *Set) Sparsities(taskName, methodName string) []float64 {
 	seen := map[float64]bool{}
 	var out []float64
 	for _, r := range s.Runs {
-		if (taskName == "" || r.Task == taskName) && r.Method == methodName && !seen[r.Sparsity] {
+		if (taskName == "" || r.Task == taskName) && r.Method == methodName && r.Data == "" && !seen[r.Sparsity] {
 			seen[r.Sparsity] = true
 			out = append(out, r.Sparsity)
 		}

@@ -169,15 +169,17 @@ func TestKeyOf(t *testing.T) {
 		r    record.Record
 		want Key
 	}{
-		{record.Record{StageKind: "teacher", Task: "mnli", Method: "cofi", Sparsity: 0.95, Seed: 3}, Key{"mnli", "teacher", 0, 3}},
-		{record.Record{StageKind: "prune", Task: "mnli", Method: "cofi", Params: record.Params{"target_sparsity": 0.60000001}}, Key{"mnli", "cofi", 0.6, 0}},
-		{record.Record{StageKind: "baseline", Task: "sst2", Method: "tinybert4", Sparsity: 0.94}, Key{"sst2", "tinybert4", 0, 0}},
+		{record.Record{StageKind: "teacher", Task: "mnli", Method: "cofi", Sparsity: 0.95, Seed: 3}, Key{"mnli", "teacher", 0, 3, ""}},
+		{record.Record{StageKind: "prune", Task: "mnli", Method: "cofi", Params: record.Params{"target_sparsity": 0.60000001}}, Key{"mnli", "cofi", 0.6, 0, ""}},
+		{record.Record{StageKind: "tinybert-pred", Task: "sst2", Method: "tinybert4", Sparsity: 0.94}, Key{"sst2", "tinybert4", 0, 0, ""}},
+		{record.Record{StageKind: "tinybert-pred", Task: "rte", Method: "tinybert4", Data: "augmented"}, Key{"rte", "tinybert4", 0, 0, "augmented"}},
+		{record.Record{StageKind: "teacher", Task: "rte", Method: "tinybert4", Data: "augmented"}, Key{"rte", "teacher", 0, 0, ""}},
 	} {
 		if got := KeyOf(c.r); got != c.want {
 			t.Errorf("KeyOf(%+v) = %+v, want %+v", c.r, got, c.want)
 		}
 	}
-	if s := (Key{"squad", "cofi", 0.924, 57}).String(); s != "squad cofi 92.4% seed 57" {
+	if s := (Key{"squad", "cofi", 0.924, 57, ""}).String(); s != "squad cofi 92.4% seed 57" {
 		t.Errorf("String %q", s)
 	}
 }

@@ -18,6 +18,9 @@
 //	synthetic = "data/synthetic"   # env SYNTH_DIR: <synthetic>/<task>/ for the built-in synthetic tasks
 //	model = "models/bert-base-uncased"   # env BERT_DIR: pre-trained model directory (HF layout)
 //	synthetic_model = "builtin:tiny"     # model for synthetic tasks; "builtin:NAME" = built by the stage, no files
+//	tinybert = "models/TinyBERT_General_4L_312D"   # env TINYBERT_DIR: general-distilled TinyBERT (method tinybert4)
+//	synthetic_tinybert = "builtin:tiny-student"    # its stand-in for synthetic tasks (a random student, no general distillation)
+//	glove = "models/glove/glove.42B.300d.txt"      # env GLOVE_PATH: GloVe vectors (text format) for data = "augmented"
 //
 //	[executor]
 //	kind = "local"                 # only "local" for now
@@ -43,6 +46,8 @@
 //	profile = "authors"
 //	[grid.axes]                    # any hyperparameter as an axis: "KIND.NAME" = [values]
 //	"prune.alpha_pred" = [0.1, 0.3]
+//	data = ["original", "augmented"]   # train data: the task's train split, or TinyBERT's augmentation of it
+//	                               # (one augment stage per task, shared by every cell that uses it)
 //	[[grid.exclude]]               # drop the cells matching every field given
 //	task = "squad"                 # fields: task, method, sparsity, seed, and axis keys
 //	sparsity = 0.95
@@ -107,6 +112,11 @@ type Paths struct {
 	Synthetic      Path
 	Model          Path
 	SyntheticModel Path
+	// TinyBERT is the general-distilled TinyBERT checkpoint method tinybert4
+	// starts from; SyntheticTinyBERT its stand-in for synthetic tasks.
+	TinyBERT          Path
+	SyntheticTinyBERT Path
+	GloVe             Path // GloVe vectors in the text format (data augmentation)
 }
 
 // Executor holds how stages are run.
@@ -143,13 +153,21 @@ func (p Profile) Overrides(kind, task string) map[string]any {
 	return out
 }
 
-// Axis is a hyperparameter swept by a grid.
+// Axis is a hyperparameter swept by a grid, or the data axis.
 type Axis struct {
-	Key    string // "KIND.NAME"
-	Kind   string
+	Key    string // "KIND.NAME", or DataAxis
+	Kind   string // "" for the data axis
 	Name   string
 	Values []any
 }
+
+// DataAxis is the axis key that chooses a cell's training data: DataOriginal
+// (the task's train split) or DataAugmented (TinyBERT's augmentation of it).
+const (
+	DataAxis      = "data"
+	DataOriginal  = "original"
+	DataAugmented = "augmented"
+)
 
 // Match selects cells by the fields it sets.
 type Match struct {

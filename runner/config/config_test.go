@@ -166,6 +166,8 @@ profile = "nope"
 			[]string{"7:18 grid[0].axes.\"prune.alpha\"[0]: unknown hyperparameter \"alpha\"", "8:1 grid[0].axes.\"bake.x\": an axis key is",
 				"9:15 grid[0].axes.\"final.lr\"[0]: hyperparameter \"lr\": want a number", "10:17 grid[0].axes.\"prune.seed\"[0]: seeds are set",
 				"11:1 grid[0].axes.\"teacher.epochs\": want a non-empty array"}},
+		{"data axis", minimal + "[grid.axes]\ndata = [\"original\", \"augmentd\"]\n[[grid.exclude]]\ndata = 3\n",
+			[]string{"7:21 grid[0].axes.data[1]: want \"original\" (the task's train split) or \"augmented\"", "9:1 grid[0].exclude[0].data: want \"original\""}},
 		{"include exclude", minimal + "[[grid.exclude]]\ncolour = \"x\"\n[[grid.include]]\ntask = \"nope\"\n[[grid.include]]\n",
 			[]string{"7:1 grid[0].exclude[0].colour: unknown field", "9:1 grid[0].include[0].task: unknown task",
 				"10:1 grid[0].include[1]: an include/exclude rule needs at least one field"}},

@@ -16,6 +16,8 @@ var Env = []EnvVar{
 	{"SQUAD_DIR", "paths.squad", "SQuAD v1.1: <dir>/{train,dev}-v1.1.json or <dir>/plain_text/{train,validation}-*.parquet"},
 	{"SYNTH_DIR", "paths.synthetic", "built-in synthetic tasks: <dir>/<task>/"},
 	{"BERT_DIR", "paths.model", "pre-trained bert-base-uncased directory (config.json, vocab.txt, model.safetensors or pytorch_model.bin)"},
+	{"TINYBERT_DIR", "paths.tinybert", "general-distilled TinyBERT for method tinybert4 (huawei-noah/TinyBERT_General_4L_312D: config.json, vocab.txt, pytorch_model.bin)"},
+	{"GLOVE_PATH", "paths.glove", "GloVe vectors in the text format (TinyBERT used glove.42B.300d.txt), for data = \"augmented\""},
 	{"CUDA_VISIBLE_DEVICES", "", `GPUs used when executor.gpus = "auto"; the runner sets it for each stage`},
 }
 

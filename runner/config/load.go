@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -360,12 +361,15 @@ func (w *walker) paths(root *tbl) Paths {
 		return p
 	}
 	ps := Paths{
-		Results:        get("results", "COFI_RESULTS", "results", false),
-		GLUE:           get("glue", "GLUE_DIR", "data/glue", false),
-		SQuAD:          get("squad", "SQUAD_DIR", "data/squad", false),
-		Synthetic:      get("synthetic", "SYNTH_DIR", "data/synthetic", false),
-		Model:          get("model", "BERT_DIR", "models/bert-base-uncased", true),
-		SyntheticModel: get("synthetic_model", "", BuiltinPrefix+"tiny", true),
+		Results:           get("results", "COFI_RESULTS", "results", false),
+		GLUE:              get("glue", "GLUE_DIR", "data/glue", false),
+		SQuAD:             get("squad", "SQUAD_DIR", "data/squad", false),
+		Synthetic:         get("synthetic", "SYNTH_DIR", "data/synthetic", false),
+		Model:             get("model", "BERT_DIR", "models/bert-base-uncased", true),
+		SyntheticModel:    get("synthetic_model", "", BuiltinPrefix+"tiny", true),
+		TinyBERT:          get("tinybert", "TINYBERT_DIR", "models/TinyBERT_General_4L_312D", true),
+		SyntheticTinyBERT: get("synthetic_tinybert", "", BuiltinPrefix+"tiny-student", true),
+		GloVe:             get("glove", "GLOVE_PATH", "models/glove/glove.42B.300d.txt", false),
 	}
 	t.finish()
 	return ps
@@ -739,10 +743,13 @@ func (w *walker) seed(path string, v any) (int64, bool) {
 }
 
 func (w *walker) axis(path, key string, v any) (Axis, bool) {
+	if key == DataAxis {
+		return w.dataAxis(path, v)
+	}
 	kind, name, ok := strings.Cut(key, ".")
 	kinds := hparams.Kinds()
 	if !ok || !contains(kinds, kind) {
-		w.errorf(path, "an axis key is \"KIND.NAME\" with KIND one of %s, e.g. \"prune.alpha_pred\"", strings.Join(kinds, ", "))
+		w.errorf(path, "an axis key is %q or \"KIND.NAME\" with KIND one of %s, e.g. \"prune.alpha_pred\"", DataAxis, strings.Join(kinds, ", "))
 		return Axis{}, false
 	}
 	items, isList := v.([]any)
@@ -768,6 +775,32 @@ func (w *walker) axis(path, key string, v any) (Axis, bool) {
 		}
 	}
 	return a, len(a.Values) > 0
+}
+
+// dataAxis reads data = ["original", "augmented"].
+func (w *walker) dataAxis(path string, v any) (Axis, bool) {
+	items, isList := v.([]any)
+	if !isList || len(items) == 0 {
+		w.errorf(path, "want a non-empty array of values (%q, %q), got %s", DataOriginal, DataAugmented, describe(v))
+		return Axis{}, false
+	}
+	a := Axis{Key: DataAxis, Name: DataAxis}
+	for j, it := range items {
+		s, ok := w.dataValue(pathIndex(path, j), it)
+		if ok && !slices.Contains(a.Values, any(s)) {
+			a.Values = append(a.Values, s)
+		}
+	}
+	return a, len(a.Values) > 0
+}
+
+func (w *walker) dataValue(path string, v any) (string, bool) {
+	s, _ := v.(string)
+	if s != DataOriginal && s != DataAugmented {
+		w.errorf(path, "want %q (the task's train split) or %q (TinyBERT's data augmentation of it), got %s", DataOriginal, DataAugmented, describe(v))
+		return "", false
+	}
+	return s, true
 }
 
 func (w *walker) match(t *tbl, axes []Axis) Match {
@@ -808,7 +841,13 @@ func (w *walker) match(t *tbl, axes []Axis) Match {
 				w.errorf(path, "unknown field: want task, method, sparsity, seed or an axis of this grid (axes: %s)", strings.Join(keys, ", "))
 				continue
 			}
-			if cv, ok := w.override(path, ax.Kind, ax.Name, v); ok {
+			cv, ok := any(nil), false
+			if ax.Key == DataAxis {
+				cv, ok = w.dataValue(path, v)
+			} else {
+				cv, ok = w.override(path, ax.Kind, ax.Name, v)
+			}
+			if ok {
 				if m.Params == nil {
 					m.Params = map[string]any{}
 				}
@@ -829,7 +868,7 @@ func (w *walker) fakeStage(t *tbl) FakeStage {
 	if t.str("fail", &f.Fail) {
 		w.failMode(t.key("fail"), f.Fail)
 	}
-	kinds := []string{record.KindTeacher, record.KindPrune, record.KindFinal, record.KindSpeed, record.KindBaseline}
+	kinds := []string{record.KindTeacher, record.KindAugment, record.KindPrune, record.KindFinal, record.KindTinyBERTLayer, record.KindTinyBERTPred, record.KindSpeed}
 	for _, rt := range t.tables("rule") {
 		var r FakeRule
 		if mt, ok := rt.sub("match"); ok {

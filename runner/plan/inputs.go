@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/experiments/synth"
-
+	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/runner/config"
 	"github.com/cofiharness/cofi/runner/digest"
 	"github.com/cofiharness/cofi/task"
@@ -179,6 +179,11 @@ func (in *inputs) forModel(t task.Task) (input, error) {
 	if t.Synthetic {
 		p = in.cfg.Paths.SyntheticModel
 	}
+	return in.modelDir(p, "pre-trained model (bert-base-uncased)")
+}
+
+// modelDir locates and digests an HF model directory (or a builtin model).
+func (in *inputs) modelDir(p config.Path, what string) (input, error) {
 	if v, ok := in.models[p.Path]; ok {
 		return v, nil
 	}
@@ -206,7 +211,7 @@ func (in *inputs) forModel(t task.Task) (input, error) {
 		v.digest = "absent"
 	default:
 		v.digest = "missing"
-		v.missing = &Missing{What: "pre-trained model (bert-base-uncased)",
+		v.missing = &Missing{What: what,
 			Looked: []string{filepath.Join(p.Path, "config.json") + " with model.safetensors or pytorch_model.bin"}, Path: p}
 		in.missing = append(in.missing, *v.missing)
 	}
@@ -221,4 +226,46 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// forGloVe locates the GloVe vectors (one text file) of data augmentation.
+func (in *inputs) forGloVe() (input, error) {
+	p := in.cfg.Paths.GloVe
+	key := "glove:" + p.Path
+	if v, ok := in.models[key]; ok {
+		return v, nil
+	}
+	v := input{dir: p.Path, root: p.Path}
+	fi, err := os.Stat(p.Path)
+	switch {
+	case err == nil && fi.Mode().IsRegular():
+		d, err := in.cache.File(p.Path)
+		if err != nil {
+			return input{}, fmt.Errorf("digest GloVe vectors: %w", err)
+		}
+		v.digest = d
+	case in.cfg.Fake:
+		v.digest = "absent"
+	default:
+		v.digest = "missing"
+		v.missing = &Missing{What: "GloVe vectors for TinyBERT's data augmentation (glove.42B.300d.txt, text format)",
+			Looked: []string{p.Path}, Path: p}
+		in.missing = append(in.missing, *v.missing)
+	}
+	in.models[key] = v
+	return v, nil
+}
+
+// forStudent locates where a TinyBERT student starts: the general-distilled
+// checkpoint for methods with general distillation (its stand-in for
+// synthetic tasks), "random" otherwise.
+func (in *inputs) forStudent(t task.Task, m method.Method) (input, error) {
+	if !m.GeneralDistilled {
+		return input{dir: "random", root: "random", digest: "random"}, nil
+	}
+	p := in.cfg.Paths.TinyBERT
+	if t.Synthetic {
+		p = in.cfg.Paths.SyntheticTinyBERT
+	}
+	return in.modelDir(p, "general-distilled TinyBERT (huawei-noah/TinyBERT_General_4L_312D)")
 }

@@ -20,10 +20,19 @@
 //
 // Chains by method family: teacher [teacher]; CoFi [teacher] -> prune ->
 // final -> speed, the teacher only when the method distils (PredDistill or
-// LayerDistill); baseline teacher -> baseline -> speed. Spec.Inputs holds
-// "data" (the directory with the task's files), "data_root" (the configured
-// root, GLUE_DIR etc.), "model" (the pre-trained model directory, or
-// "builtin:NAME") and the directory of every upstream stage by its kind.
+// LayerDistill); baseline (TinyBERT) teacher -> tinybert-layer ->
+// tinybert-pred -> speed, the speed stage timing against the teacher's
+// architecture. A cell with data = "augmented" also depends on the augment
+// stage of its task, which every training stage of the cell (not the
+// teacher) reads its train split from; that stage is keyed by the task, its
+// own hyperparameters, the data, the masked-LM model and the GloVe file
+// only, so one augmented file serves every method, seed and grid using it.
+// Spec.Inputs holds "data" (the directory with the task's files),
+// "data_root" (the directory the task's files are read from: the configured
+// root, GLUE_DIR etc., or the augment stage's output), "model" (the
+// pre-trained model directory, or "builtin:NAME"), "student" (TinyBERT's
+// start: the general-distilled checkpoint or "random"), "glove" (augment
+// stages) and the directory of every upstream stage by its kind.
 // In fake mode Spec.Kind is "fake" and Params carry the real kind
 // (fake_kind) and the fake settings.
 package plan
@@ -65,6 +74,7 @@ type Identity struct {
 	Upstream map[string]string `json:"upstream,omitempty"` // kind -> stage id
 	Data     string            `json:"data"`
 	Model    string            `json:"model"`
+	Inputs   map[string]string `json:"inputs,omitempty"` // other input files by name -> digest (augment: "glove")
 	Device   string            `json:"device,omitempty"`
 	Code     string            `json:"code,omitempty"`
 }
@@ -312,27 +322,42 @@ type builder struct {
 }
 
 // chain returns the stage kinds of a method, first to last, and whether the
-// CoFi stages consume the teacher.
-func chain(m method.Method) (kinds []string, distill bool) {
+// training stages consume the teacher. With augmented data the augment stage
+// comes before the first stage that trains on the task's data.
+func chain(m method.Method, augmented bool) (kinds []string, distill bool) {
+	var aug []string
+	if augmented {
+		aug = []string{record.KindAugment}
+	}
 	switch m.Family {
 	case method.Teacher:
-		return []string{record.KindTeacher}, false
+		return []string{record.KindTeacher}, false // the teacher always trains on the original data
 	case method.Baseline:
-		return []string{record.KindTeacher, record.KindBaseline, record.KindSpeed}, true
+		return append(append([]string{record.KindTeacher}, aug...), record.KindTinyBERTLayer, record.KindTinyBERTPred, record.KindSpeed), true
 	default:
 		distill = m.Switches.PredDistill || m.Switches.LayerDistill
 		if distill {
-			return []string{record.KindTeacher, record.KindPrune, record.KindFinal, record.KindSpeed}, true
+			return append(append([]string{record.KindTeacher}, aug...), record.KindPrune, record.KindFinal, record.KindSpeed), true
 		}
-		return []string{record.KindPrune, record.KindFinal, record.KindSpeed}, false
+		return append(aug, record.KindPrune, record.KindFinal, record.KindSpeed), false
 	}
 }
+
+// augmented reports whether a cell trains on TinyBERT's augmented data.
+func (c cellSpec) augmented() bool { return c.params[config.DataAxis] == config.DataAugmented }
 
 func (b *builder) cell(cs cellSpec) (*Cell, error) {
 	tk := task.MustLookup(cs.task)
 	m, err := method.Lookup(cs.method)
 	if err != nil {
 		return nil, err
+	}
+	if m.Family == method.Baseline && tk.Kind == task.Span {
+		return nil, fmt.Errorf("cell %s %s: TinyBERT's task distillation (task_distill.py) has no span-QA path; run %s on the GLUE tasks", tk.Name, m.Name, m.Name)
+	}
+	aug := cs.augmented() && m.Family != method.Teacher
+	if aug && tk.Kind == task.Span {
+		return nil, fmt.Errorf("cell %s %s: TinyBERT's data augmentation (data_augmentation.py) covers the GLUE tasks only", tk.Name, m.Name)
 	}
 	data, err := b.in.forData(tk)
 	if err != nil {
@@ -342,28 +367,55 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	kinds, distill := chain(m)
+	kinds, distill := chain(m, aug)
 	c := &Cell{Task: cs.task, Method: cs.method, Sparsity: cs.sparsity, Seed: cs.seed, Profile: cs.profile, Params: cs.params}
 	up := map[string]*Stage{}
 	var prev *Stage
 	for _, kind := range kinds {
 		var deps []*Stage
+		add := func(kinds ...string) {
+			for _, k := range kinds {
+				if s := up[k]; s != nil {
+					deps = append(deps, s)
+				}
+			}
+		}
 		switch kind {
 		case record.KindPrune:
 			if distill {
-				deps = []*Stage{up[record.KindTeacher]}
+				add(record.KindTeacher)
 			}
+			add(record.KindAugment)
 		case record.KindFinal:
-			deps = []*Stage{up[record.KindPrune]}
+			add(record.KindPrune)
 			if distill {
-				deps = append(deps, up[record.KindTeacher])
+				add(record.KindTeacher)
 			}
-		case record.KindBaseline:
-			deps = []*Stage{up[record.KindTeacher]}
+			add(record.KindAugment)
+		case record.KindTinyBERTLayer:
+			add(record.KindTeacher, record.KindAugment)
+		case record.KindTinyBERTPred:
+			add(record.KindTinyBERTLayer, record.KindTeacher, record.KindAugment)
 		case record.KindSpeed:
 			deps = []*Stage{prev}
+			if m.Family == method.Baseline {
+				add(record.KindTeacher) // a baseline is timed against the teacher's architecture (BERT-base)
+			}
 		}
-		s, err := b.stage(kind, tk, m, cs, deps, data, model)
+		in := stageInputs{data: data, model: model}
+		switch kind {
+		case record.KindAugment:
+			if in.glove, err = b.in.forGloVe(); err != nil {
+				return nil, err
+			}
+		case record.KindTinyBERTLayer:
+			if in.model, err = b.in.forStudent(tk, m); err != nil {
+				return nil, err
+			}
+		case record.KindTinyBERTPred:
+			in.model = input{} // starts from step 1's output; the teacher is upstream
+		}
+		s, err := b.stage(kind, tk, m, cs, deps, in)
 		if err != nil {
 			return nil, err
 		}
@@ -375,8 +427,15 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 	return c, nil
 }
 
-func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec, deps []*Stage, data, model input) (*Stage, error) {
+// stageInputs are the located inputs of one stage.
+type stageInputs struct {
+	data, model input
+	glove       input // augment stages only
+}
+
+func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec, deps []*Stage, in stageInputs) (*Stage, error) {
 	cfg := b.p.Config
+	data, model := in.data, in.model
 	prof := cfg.Profiles[cs.profile]
 	over := prof.Overrides(kind, tk.Name)
 	for k, v := range cs.params {
@@ -400,10 +459,15 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 		return nil, fmt.Errorf("cell %s %s: %s stage: %w", tk.Name, m.Name, kind, err)
 	}
 	id := Identity{Scheme: IdentityScheme, Kind: kind, Task: tk.Name, Params: params, Data: data.digest, Model: model.digest}
-	methodName := m.Name
-	if kind == record.KindTeacher {
+	methodName, seed := m.Name, cs.seed
+	switch kind {
+	case record.KindTeacher:
 		methodName = "teacher" // the teacher method's name: one teacher serves every method
-	} else {
+	case record.KindAugment:
+		// One augmented file per task and settings, whatever the method and seed.
+		methodName, seed = "", int64(hparams.Int(params, "aug_seed"))
+		id.Inputs = map[string]string{"glove": in.glove.digest}
+	default:
 		id.Method = m.Name
 	}
 	if kind == record.KindSpeed {
@@ -416,7 +480,7 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 	if cfg.Fake {
 		execKind = record.KindFake
 		id.Exec = execKind
-		steps, stepMS, fail := fakeSettings(cfg.FakeStage, kind, tk.Name, methodName, sparsity, cs.seed)
+		steps, stepMS, fail := fakeSettings(cfg.FakeStage, kind, tk.Name, methodName, sparsity, seed)
 		params[fake.ParamKind] = kind
 		params[fake.ParamSteps] = steps
 		params[fake.ParamStepMS] = stepMS
@@ -433,22 +497,46 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 		return s, nil
 	}
 	s := &Stage{ID: h, Kind: kind, Identity: id, Upstream: deps,
-		MissingInput: data.missing != nil || model.missing != nil,
+		MissingInput: data.missing != nil || model.missing != nil || in.glove.missing != nil,
 		Exclusive:    kind == record.KindSpeed && b.opt.Device == "cpu"}
 	s.Spec = stage.Spec{
-		ID: h, Kind: execKind, Task: tk.Name, Method: methodName, Sparsity: sparsity, Seed: cs.seed,
+		ID: h, Kind: execKind, Task: tk.Name, Method: methodName, Sparsity: sparsity, Seed: seed,
 		Params: params,
-		Inputs: map[string]string{"data": data.dir, "data_root": data.root, "model": model.dir},
+		Inputs: map[string]string{"data": data.dir, "data_root": data.root},
 		Dir:    StageDir(b.p.Dir, s.Name()), Device: b.opt.Device, Threads: b.opt.Threads,
+	}
+	switch kind {
+	case record.KindTinyBERTLayer:
+		s.Spec.Inputs["student"] = model.dir
+	case record.KindAugment:
+		s.Spec.Inputs["model"] = model.dir
+		s.Spec.Inputs["glove"] = in.glove.dir
+	case record.KindTinyBERTPred:
+	default:
+		s.Spec.Inputs["model"] = model.dir
 	}
 	for _, d := range deps {
 		s.Spec.Inputs[d.Kind] = d.Spec.Dir
 		d.Downstream = append(d.Downstream, s)
+		if d.Kind == record.KindAugment {
+			// Train on the augmented copy of the task's files (dev files are copied with it).
+			s.Spec.Data = config.DataAugmented
+			s.Spec.Inputs["data_root"] = AugmentedRoot(d.Spec.Dir)
+			s.Spec.Inputs["data"] = filepath.Join(AugmentedRoot(d.Spec.Dir), filepath.Base(data.dir))
+		}
+	}
+	if kind == record.KindSpeed && len(deps) > 0 {
+		s.Spec.Data = deps[0].Spec.Data
 	}
 	b.p.byID[h] = s
 	b.p.Stages = append(b.p.Stages, s)
 	return s, nil
 }
+
+// AugmentedRoot is where an augment stage writes its data root: a copy of
+// the task's directory layout (<root>/<TASK>/train.tsv, the augmented train
+// split, and the dev files as they were).
+func AugmentedRoot(stageDir string) string { return filepath.Join(stageDir, "data") }
 
 // fakeSettings applies the [fake_stage] defaults and the rules matching a stage, later rules winning.
 func fakeSettings(f config.FakeStage, kind, taskName, methodName string, sparsity float64, seed int64) (steps, stepMS int, fail string) {

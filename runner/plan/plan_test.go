@@ -58,7 +58,7 @@ func TestChainsAndSharedTeacher(t *testing.T) {
 	p := build(t, load(t, fakeGrid), Options{})
 	want := map[string]string{
 		"teacher": "teacher", "cofi": "teacher,prune,final,speed", "cofi-no-llayer": "teacher,prune,final,speed",
-		"cofi-no-distill": "prune,final,speed", "tinybert4": "teacher,baseline,speed",
+		"cofi-no-distill": "prune,final,speed", "tinybert4": "teacher,tinybert-layer,tinybert-pred,speed",
 	}
 	// teacher and tinybert4 have no sparsity: one cell per seed, not per sparsity.
 	if len(p.Cells) != 2*(1+2+2+2+1) {

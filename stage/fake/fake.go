@@ -120,7 +120,7 @@ type checkpoint struct {
 }
 
 // upstreamInputs are the Inputs names that are stage directories.
-var upstreamInputs = []string{record.KindTeacher, record.KindPrune, record.KindFinal, record.KindBaseline}
+var upstreamInputs = []string{record.KindTeacher, record.KindAugment, record.KindPrune, record.KindFinal, record.KindTinyBERTLayer, record.KindTinyBERTPred}
 
 // Run is the fake stage's Func.
 func Run(ctx context.Context, spec stage.Spec) (*record.Result, error) {
@@ -283,7 +283,7 @@ func result(spec stage.Spec, kind string, steps, start int, took time.Duration) 
 	}
 	train := &record.Train{Steps: steps, Epochs: 1, Seconds: took.Seconds(), ResumedFrom: start,
 		Seed: spec.Seed, Threads: spec.Threads, Device: spec.Device}
-	if tk, err := task.Lookup(spec.Task); err == nil && kind != record.KindSpeed {
+	if tk, err := task.Lookup(spec.Task); err == nil && kind != record.KindSpeed && kind != record.KindAugment {
 		r.Metrics = map[string]float64{}
 		for _, k := range tk.MetricKeys() {
 			r.Metrics[k] = value(spec.ID, k, 50, 95)
@@ -297,7 +297,9 @@ func result(spec stage.Spec, kind string, steps, start int, took time.Duration) 
 	switch kind {
 	case record.KindTeacher:
 		r.Train, r.Model = train, OutputDir
-	case record.KindPrune, record.KindFinal, record.KindBaseline:
+	case record.KindAugment:
+		r.Train = train
+	case record.KindPrune, record.KindFinal, record.KindTinyBERTLayer, record.KindTinyBERTPred:
 		r.Train, r.Model, r.Size = train, OutputDir, size
 	case record.KindSpeed:
 		speedup := 1 + 10*math.Pow(spec.Sparsity, 3)

@@ -34,7 +34,7 @@ func traceLines(t *testing.T, dir, prefix string) int {
 }
 
 func TestRunShapesResultsLikeTheRealKind(t *testing.T) {
-	for _, kind := range []string{record.KindTeacher, record.KindPrune, record.KindFinal, record.KindSpeed, record.KindBaseline} {
+	for _, kind := range []string{record.KindTeacher, record.KindPrune, record.KindFinal, record.KindSpeed, record.KindAugment, record.KindTinyBERTLayer, record.KindTinyBERTPred} {
 		s := spec(t, kind, 4, "")
 		res, err := Run(context.Background(), s)
 		if err != nil {
@@ -47,6 +47,10 @@ func TestRunShapesResultsLikeTheRealKind(t *testing.T) {
 		case record.KindSpeed:
 			if res.Latency == nil || len(res.Latency.RoundsMS) != 4 || res.Latency.Speedup < 9 || res.Metrics != nil {
 				t.Errorf("speed result %+v", res.Latency)
+			}
+		case record.KindAugment:
+			if res.Metrics != nil || res.Train == nil || res.Train.Steps != 4 {
+				t.Errorf("augment result %+v", res)
 			}
 		default:
 			if _, ok := res.Metric("mnli-m/acc"); !ok || len(res.Metrics) != 2 {
