@@ -102,6 +102,7 @@ var torchCommands = []struct{ name, summary string }{
 	{"finetune", "fine-tune a model (the teacher) on a task, resumable"},
 	{"eval", "evaluate a checkpoint (full or pruned, ours or released): score, size, sparsity, latency"},
 	{"prune", "CoFi: prune, fold, fine-tune the compact model and time it, as one resumable pipeline"},
-	{"distill", "task-distil a small dense student (TinyBERT-style baseline)"},
+	{"distill", "TinyBERT4's two-step task distillation (the baseline of Tables 2 and 3), resumable"},
+	{"augment", "TinyBERT's task data augmentation: an augmented train file in the task's format"},
 	{"bench", "benchmark figures: Go vs PyTorch step time, memory, compact-model speedups"},
 }

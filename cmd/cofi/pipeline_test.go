@@ -80,13 +80,18 @@ func TestPipelineOnSyntheticTask(t *testing.T) {
 	}
 	// Running the pipeline again does nothing: every stage is done.
 	must("prune", "--task", "syn-pair", "--data", data, "--teacher", filepath.Join(teacher, "model"), "--student", model, "--out", out, "--threads", "1")
-	// The TinyBERT-style baseline, shrunk to a 1-layer student.
+	// TinyBERT's two steps from random initialisation (the synthetic tasks'
+	// student: 1 layer, hidden 32, 2 heads).
 	db := filepath.Join(dir, "distill")
-	must("distill", "--task", "syn-pair", "--data", data, "--teacher", filepath.Join(teacher, "model"), "--out", db, "--threads", "1",
-		"--epochs", "1", "--batch", "16", "--layers", "1", "--hidden", "32", "--heads", "2", "--intermediate", "64")
-	if r, err := record.ReadResult(db); err != nil || r.Size.Sparsity <= 0.5 {
-		t.Fatalf("distill result %v %+v", err, r)
+	must("distill", "--task", "syn-pair", "--data", data, "--teacher", filepath.Join(teacher, "model"), "--student", "random", "--out", db, "--threads", "1",
+		"--set", "tinybert-layer.epochs=1", "--set", "tinybert-layer.batch=16", "--set", "tinybert-pred.epochs=1", "--set", "tinybert-pred.batch=16")
+	if r, err := record.ReadResult(filepath.Join(db, "layer")); err != nil || r.Kind != record.KindTinyBERTLayer || r.Train.Steps != 6 {
+		t.Fatalf("distill step 1 result %v %+v", err, r)
 	}
+	if r, err := record.ReadResult(filepath.Join(db, "pred")); err != nil || r.Size.Sparsity <= 0.5 || len(r.Metrics) == 0 {
+		t.Fatalf("distill step 2 result %v %+v", err, r)
+	}
+	db = filepath.Join(db, "pred")
 	if _, err := os.Stat(filepath.Join(db, "model", "model.safetensors")); err != nil {
 		t.Fatal(err)
 	}

@@ -17,20 +17,33 @@ import (
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/data/glue"
 	"github.com/cofiharness/cofi/experiments/latency"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
 
 func init() {
-	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd, "bench": benchCmd}
+	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd, "augment": augmentCmd, "bench": benchCmd}
 	for _, c := range torchCommands {
 		register(Command{Name: c.name, Summary: c.summary, Run: cmds[c.name]})
 	}
+}
+
+// cofiMethods lists CoFi and its ablations.
+func cofiMethods() []string {
+	var out []string
+	for _, n := range method.Names() {
+		if m, _ := method.Lookup(n); m.Family == method.CoFi {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // envFlags are the run-time flags every libtorch command takes.
@@ -303,7 +316,7 @@ func pruneCmd(args []string) error {
 	student := fs.String("student", "", "model the student starts from: the pre-trained BERT (required)")
 	out := fs.String("out", "", "output directory (required)")
 	sparsity := fs.Float64("sparsity", 0.95, "target sparsity")
-	meth := fs.String("method", "cofi", "method: "+strings.Join(method.Names()[1:len(method.Names())-1], ", "))
+	meth := fs.String("method", "cofi", "method: "+strings.Join(cofiMethods(), ", "))
 	stages := fs.String("stages", "prune,final,speed", "stages to run, in order")
 	sets := setFlag{}
 	fs.Var(sets, "set", "hyperparameter override kind.key=value (repeatable); keys: 'cofi prune --help-keys'")
@@ -382,7 +395,7 @@ func pruneCmd(args []string) error {
 			if _, err := os.Stat(model); err != nil {
 				model = filepath.Join(dirs[record.KindPrune], "model")
 			}
-			res, err = speed(t, model, params[s], e)
+			res, err = speed(t, model, "", params[s], e)
 		}
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", s, err)
@@ -394,8 +407,10 @@ func pruneCmd(args []string) error {
 	return nil
 }
 
-// speed runs the latency protocol on a model directory.
-func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.Result, error) {
+// speed runs the latency protocol on a model directory, against the
+// unpruned architecture of its own config.json, or of refDir's when set (a
+// baseline against its teacher's).
+func speed(t task.Task, modelDir, refDir string, p record.Params, e train.Env) (*record.Result, error) {
 	info, err := e.Start(0)
 	if err != nil {
 		return nil, err
@@ -412,6 +427,15 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 		}
 		defer m.Free()
 		base := latency.Unpruned(m)
+		if refDir != "" {
+			rc, err := checkpoint.ReadConfig(refDir)
+			if err != nil {
+				base.Free()
+				return fmt.Errorf("%w: reference model: %v", stage.ErrMissingInput, err)
+			}
+			base.Free()
+			base = bert.New(rc, bert.Head{Kind: m.Kind, NumLabels: m.NumLabels, Labels: m.Labels}, m.Device)
+		}
 		defer base.Free()
 		c := latency.Config{Batch: hparams.Int(p, "batch"), SeqLen: hparams.Int(p, "seq_len"), Rounds: hparams.Int(p, "rounds"), Batches: hparams.Int(p, "batches"), Log: e.Log}
 		if c.Batches == 0 {
@@ -421,44 +445,168 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 			}
 		}
 		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
+		if refDir != "" {
+			full := base.EncoderSize()
+			res.Size.FullParams, res.Size.Sparsity = full, 1-float64(res.Size.Params)/float64(full)
+		}
 		res.Latency, err = latency.Measure(m, base, c, info)
 		return err
 	})
 	return res, err
 }
 
-const distillHelp = `Task-distil a small dense student from a fine-tuned teacher, TinyBERT-style (the
-runnable baseline of Table 2): the student (default TinyBERT4's shape: 4 layers, hidden
-312, FFN 1200, 12 heads) starts from random weights and learns the teacher's embeddings
-and hidden states through a learned projection, and its predictions. Attention-matrix
-distillation and data augmentation of the original TinyBERT are not included.
-Resumable like finetune; writes OUT/model and OUT/result.json.`
+const distillHelp = `TinyBERT4's task distillation (the baseline of Tables 2 and 3), as its authors' task_distill.py
+runs it, in two resumable steps, each in its own subdirectory of OUT with its result.json:
+  layer   intermediate-layer distillation: the student learns the teacher's embeddings and
+          hidden states (through a learned projection) and its attention scores, student
+          layer m <- teacher layer 3m; constant learning rate, no evaluation (OUT/layer/model)
+  pred    prediction-layer distillation: soft cross-entropy to the teacher's logits (MSE to the
+          gold score for regression), linear warm-up and decay, best on dev (OUT/pred/model)
+--student is a general-distilled checkpoint (huawei-noah/TinyBERT_General_4L_312D: config.json,
+vocab.txt, pytorch_model.bin) or "random" (TinyBERT w/o GD: TinyBERT4's shape, or --set
+tinybert-layer.layers=... etc.). Train on TinyBERT's augmented data by giving --data the directory
+'cofi augment' wrote. Hyperparameters default to the authors' (package hparams); override with
+--set tinybert-layer.key=value or --set tinybert-pred.key=value. Ctrl-C saves a snapshot; the same
+command resumes; steps already done are skipped.`
 
 func distillCmd(args []string) error {
-	fs := newFlagSet("distill", "--task T --data DIR --teacher DIR --out DIR [flags]", distillHelp)
+	fs := newFlagSet("distill", "--task T --data DIR --teacher DIR --student DIR|random --out DIR [flags]", distillHelp)
 	tk := fs.String("task", "", "task (required)")
 	dataDir := fs.String("data", "", "task data directory (required)")
 	teacher := fs.String("teacher", "", "fine-tuned teacher (required)")
+	student := fs.String("student", "", "general-distilled TinyBERT directory, or random (required)")
 	out := fs.String("out", "", "output directory (required)")
+	sets := setFlag{}
+	fs.Var(sets, "set", "hyperparameter override kind.key=value (repeatable; kinds tinybert-layer, tinybert-pred)")
+	helpKeys := fs.Bool("help-keys", false, "list the hyperparameters of both steps with their defaults")
 	env := addEnvFlags(fs)
-	hp := addHparamFlags(fs, record.KindBaseline)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := required(fs, "task", "data", "teacher", "out"); err != nil {
+	kinds := []string{record.KindTinyBERTLayer, record.KindTinyBERTPred}
+	if *helpKeys {
+		printKeys(kinds)
+		return nil
+	}
+	if err := required(fs, "task", "data", "teacher", "student", "out"); err != nil {
 		return err
 	}
 	t, err := task.Lookup(*tk)
 	if err != nil {
 		return exitCode{2, err.Error()}
 	}
-	p, err := hp.resolve(t, nil)
+	params, err := resolveSets(t, sets, kinds)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	e := env.env()
+	layerDir, predDir := filepath.Join(*out, "layer"), filepath.Join(*out, "pred")
+	if _, err := record.ReadResult(layerDir); err == nil {
+		fmt.Fprintf(os.Stderr, "layer: already done (%s), skipped\n", filepath.Join(layerDir, record.ResultFile))
+	} else {
+		st := *student
+		if st == "random" {
+			st = ""
+		}
+		res, err := baselines.DistillLayers(ctx, baselines.LayerConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, StudentDir: st, OutDir: layerDir,
+			Params: params[record.KindTinyBERTLayer], Env: e})
+		if err != nil {
+			return fmt.Errorf("step 1 (layer): %w", err)
+		}
+		if err := writeResult(layerDir, res); err != nil {
+			return err
+		}
+	}
+	if _, err := record.ReadResult(predDir); err == nil {
+		fmt.Fprintf(os.Stderr, "pred: already done (%s), skipped\n", filepath.Join(predDir, record.ResultFile))
+		return nil
+	}
+	res, err := baselines.DistillPred(ctx, baselines.PredConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, StartDir: filepath.Join(layerDir, "model"),
+		OutDir: predDir, Params: params[record.KindTinyBERTPred], Env: e})
+	if err != nil {
+		return fmt.Errorf("step 2 (pred): %w", err)
+	}
+	return writeResult(predDir, res)
+}
+
+// printKeys lists the hyperparameters of stage kinds with two tasks' defaults.
+func printKeys(kinds []string) {
+	for _, kind := range kinds {
+		fmt.Printf("%s:\n", kind)
+		for _, k := range hparams.Keys(kind) {
+			fmt.Printf("  %-24s %s (e.g. RTE: %v, SST-2: %v)\n", k.Name, k.Doc, k.Default(task.MustLookup("rte")), k.Default(task.MustLookup("sst2")))
+		}
+	}
+}
+
+// resolveSets resolves the hyperparameters of kinds with --set overrides.
+func resolveSets(t task.Task, sets setFlag, kinds []string) (map[string]record.Params, error) {
+	params := map[string]record.Params{}
+	for _, kind := range kinds {
+		p, err := hparams.Resolve(kind, t, sets[kind])
+		if err != nil {
+			return nil, exitCode{2, err.Error()}
+		}
+		params[kind] = p
+	}
+	for kind := range sets {
+		if params[kind] == nil {
+			return nil, exitCode{2, fmt.Sprintf("--set %s.*: unknown stage kind (want %s)", kind, strings.Join(kinds, " or "))}
+		}
+	}
+	return params, nil
+}
+
+const augmentHelp = `TinyBERT's task data augmentation (its authors' data_augmentation.py): every word of
+the task's train sentences that is letters only and not a stop word gets candidates -- from
+the masked LM of --model (bert-base-uncased, with its cls.predictions head) when it is one
+WordPiece, else its nearest GloVe words (--glove, text format; TinyBERT used glove.42B.300d);
+N copies of each sentence replace each such word with a random candidate with probability p.
+Writes OUT/<task dir>/train.tsv in the task's own GLUE TSV format (original rows first) with
+the dev files copied, so OUT is a data directory for 'cofi distill', 'cofi prune' or a grid.
+The file is the same for a seed (--set augment.aug_seed=...); Ctrl-C stops after the current
+chunk of rows and the same command resumes there.`
+
+func augmentCmd(args []string) error {
+	fs := newFlagSet("augment", "--task T --data DIR --model DIR --glove FILE --out DIR [flags]", augmentHelp)
+	tk := fs.String("task", "", "task (required)")
+	dataDir := fs.String("data", "", "data root or task directory holding the GLUE TSVs (required)")
+	model := fs.String("model", "", "pre-trained BERT with its masked-LM head (required)")
+	glove := fs.String("glove", "", "GloVe vectors, text format (required)")
+	out := fs.String("out", "", "output data root (required)")
+	sets := setFlag{}
+	fs.Var(sets, "set", "hyperparameter override augment.key=value (repeatable)")
+	helpKeys := fs.Bool("help-keys", false, "list the hyperparameters with their defaults")
+	env := addEnvFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *helpKeys {
+		printKeys([]string{record.KindAugment})
+		return nil
+	}
+	if err := required(fs, "task", "data", "model", "glove", "out"); err != nil {
+		return err
+	}
+	t, err := task.Lookup(*tk)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
+	params, err := resolveSets(t, sets, []string{record.KindAugment})
+	if err != nil {
+		return err
+	}
+	sub, err := glue.Dir(t.Name)
 	if err != nil {
 		return exitCode{2, err.Error()}
 	}
 	ctx, stop := interruptible()
 	defer stop()
-	res, err := baselines.Distill(ctx, baselines.DistillConfig{Task: t, DataDir: *dataDir, TeacherDir: *teacher, OutDir: *out, Params: p, Env: env.env()})
+	dir := filepath.Join(*out, sub)
+	res, err := baselines.Augment(ctx, baselines.AugmentConfig{Task: t, DataDir: *dataDir, ModelDir: *model, GloVePath: *glove, OutDir: dir,
+		Params: params[record.KindAugment], Env: env.env()})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/runner/plan"
 	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
@@ -30,7 +31,9 @@ func init() {
 	stage.Register(record.KindPrune, pruneStage)
 	stage.Register(record.KindFinal, finalStage)
 	stage.Register(record.KindSpeed, speedStage)
-	stage.Register(record.KindBaseline, baselineStage)
+	stage.Register(record.KindAugment, augmentStage)
+	stage.Register(record.KindTinyBERTLayer, tinyLayerStage)
+	stage.Register(record.KindTinyBERTPred, tinyPredStage)
 }
 
 func specEnv(s stage.Spec) train.Env {
@@ -56,6 +59,10 @@ func pretrained(s stage.Spec) (string, error) {
 	if !ok {
 		return m, nil
 	}
+	return builtinModel(s, name)
+}
+
+func builtinModel(s stage.Spec, name string) (string, error) {
 	var c checkpoint.Config
 	switch name {
 	case "tiny":
@@ -100,6 +107,9 @@ func resolve(s stage.Spec) (inputs, error) {
 	return in, nil
 }
 
+// Every training stage reads its task from "data_root": an augment stage's
+// output when the cell trains on augmented data (runner/plan).
+
 func teacherStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
 	in, err := resolve(s)
 	if err != nil {
@@ -142,7 +152,7 @@ func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
 		return nil, err
 	}
 	var model string
-	for _, up := range []string{record.KindFinal, record.KindBaseline, record.KindPrune, record.KindTeacher} {
+	for _, up := range []string{record.KindFinal, record.KindTinyBERTPred, record.KindPrune, record.KindTeacher} {
 		if dir, ok := s.Inputs[up]; ok {
 			model = filepath.Join(dir, "model")
 			break
@@ -151,20 +161,80 @@ func speedStage(_ context.Context, s stage.Spec) (*record.Result, error) {
 	if model == "" {
 		return nil, fmt.Errorf("%w: speed stage %s has no model to time", stage.ErrMissingInput, s.ID)
 	}
+	// A baseline is timed against its teacher's architecture (BERT-base);
+	// a pruned model against the unpruned architecture of its config.json.
+	ref := ""
+	if _, ok := s.Inputs[record.KindTinyBERTPred]; ok {
+		ref = filepath.Join(s.Inputs[record.KindTeacher], "model")
+	}
 	env := specEnv(s)
 	if _, ok := s.Params["threads"]; ok && hparams.Int(s.Params, "threads") > 0 {
 		env.Threads = hparams.Int(s.Params, "threads") // numbers come back from the manifest's JSON as floats
 	}
-	return speed(t, model, s.Params, env)
+	return speed(t, model, ref, s.Params, env)
 }
 
-func baselineStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+func augmentStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	t, err := task.Lookup(s.Task)
+	if err != nil {
+		return nil, err
+	}
+	data, err := input(s, "data")
+	if err != nil {
+		return nil, err
+	}
+	glove, err := input(s, "glove")
+	if err != nil {
+		return nil, err
+	}
+	model, err := pretrained(s)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(plan.AugmentedRoot(s.Dir), filepath.Base(data))
+	return baselines.Augment(ctx, baselines.AugmentConfig{Task: t, DataDir: data, ModelDir: model, GloVePath: glove, OutDir: out, Params: s.Params, Env: specEnv(s)})
+}
+
+func tinyLayerStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
 	in, err := resolve(s)
 	if err != nil {
 		return nil, err
 	}
 	if in.teacher == "" {
-		return nil, fmt.Errorf("%w: baseline stage %s has no teacher", stage.ErrMissingInput, s.ID)
+		return nil, fmt.Errorf("%w: TinyBERT stage %s has no teacher", stage.ErrMissingInput, s.ID)
 	}
-	return baselines.Distill(ctx, baselines.DistillConfig{Task: in.task, DataDir: in.data, TeacherDir: in.teacher, OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
+	student, err := input(s, "student")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case student == "random":
+		student = ""
+	case strings.HasPrefix(student, "builtin:"):
+		// The synthetic tasks' stand-in for a general-distilled checkpoint:
+		// a random encoder of the student's shape, no general distillation.
+		dir := filepath.Join(s.Dir, "general")
+		if err := baselines.WriteStandIn(in.teacher, s.Params, s.Seed, dir); err != nil {
+			return nil, err
+		}
+		student = dir
+	}
+	return baselines.DistillLayers(ctx, baselines.LayerConfig{Task: in.task, DataDir: in.data, TeacherDir: in.teacher, StudentDir: student,
+		OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
+}
+
+func tinyPredStage(ctx context.Context, s stage.Spec) (*record.Result, error) {
+	in, err := resolve(s)
+	if err != nil {
+		return nil, err
+	}
+	if in.teacher == "" {
+		return nil, fmt.Errorf("%w: TinyBERT stage %s has no teacher", stage.ErrMissingInput, s.ID)
+	}
+	layer, err := input(s, record.KindTinyBERTLayer)
+	if err != nil {
+		return nil, err
+	}
+	return baselines.DistillPred(ctx, baselines.PredConfig{Task: in.task, DataDir: in.data, TeacherDir: in.teacher, StartDir: filepath.Join(layer, "model"),
+		OutDir: s.Dir, Params: s.Params, Env: specEnv(s)})
 }

@@ -104,14 +104,15 @@ var layerRe = regexp.MustCompile(`^bert\.encoder\.layer\.(\d+)\.(.+)$`)
 // "bert." prefix that bare BertModel saves lack, renames the original
 // TensorFlow-era LayerNorm gamma/beta, and drops tensors that are not part of
 // a fine-tuning model (pre-training heads, position_ids, CoFi's distillation
-// layer).
+// layer, TinyBERT's fit_dense / fit_denses.N projections).
 func normaliseNames(in map[string]checkpoint.Raw) (map[string]checkpoint.Raw, []string) {
 	out := map[string]checkpoint.Raw{}
 	var dropped []string
 	for name, r := range in {
 		n := name
 		switch {
-		case strings.HasPrefix(n, "cls."), strings.HasSuffix(n, "position_ids"), strings.HasPrefix(n, "layer_transformation."):
+		case strings.HasPrefix(n, "cls."), strings.HasSuffix(n, "position_ids"), strings.HasPrefix(n, "layer_transformation."),
+			strings.HasPrefix(n, "fit_dense."), strings.HasPrefix(n, "fit_denses."):
 			dropped = append(dropped, name)
 			continue
 		case strings.HasPrefix(n, "embeddings."), strings.HasPrefix(n, "encoder."), strings.HasPrefix(n, "pooler."):
@@ -482,9 +483,11 @@ func (m *Model) Save(dir, tokenizerDir string) error {
 }
 
 // WriteRandomEncoder saves a randomly initialised encoder of configuration c
-// (seeded), without a task head, with bert-base-uncased's vocabulary, in HF
-// layout: the stand-in for a pre-trained model where none can be downloaded
-// (tests, the demo, latency measurements, which do not depend on weights).
+// (seeded), without a task head but with a masked-LM head (cls.predictions.*,
+// decoder tied to the word embeddings) as bert-base-uncased has, with
+// bert-base-uncased's vocabulary, in HF layout: the stand-in for a
+// pre-trained model where none can be downloaded (tests, the demo, latency
+// measurements, which do not depend on weights).
 func WriteRandomEncoder(c checkpoint.Config, seed int64, dir string) error {
 	torch.Seed(seed)
 	return torch.Catch(func() error {
@@ -496,6 +499,39 @@ func WriteRandomEncoder(c checkpoint.Config, seed int64, dir string) error {
 		if err := m.Save(dir, ""); err != nil {
 			return err
 		}
+		// The MLM head is drawn after the encoder, so the encoder's weights
+		// are those of a seed whatever the head.
+		if err := addRandomMLMHead(dir, c); err != nil {
+			return err
+		}
 		return tokenize.Default().WriteVocab(dir)
 	})
+}
+
+// addRandomMLMHead adds a random cls.predictions.* head to dir's weights.
+func addRandomMLMHead(dir string, c checkpoint.Config) error {
+	p := filepath.Join(dir, "model.safetensors")
+	tensors, meta, err := checkpoint.ReadSafetensors(p)
+	if err != nil {
+		return err
+	}
+	d, v := int64(c.HiddenSize), int64(c.VocabSize)
+	std := c.InitializerRange
+	if std == 0 {
+		std = 0.02
+	}
+	w := torch.Zeros([]int64{d, d}, torch.Float32, torch.CPU)
+	defer w.Free()
+	w.Normal_(0, std)
+	zeros := func(n int64) []float32 { return make([]float32, n) }
+	ones := make([]float32, d)
+	for i := range ones {
+		ones[i] = 1
+	}
+	tensors[mlmPrefix+"transform.dense.weight"] = checkpoint.F32([]int64{d, d}, w.Float32s())
+	tensors[mlmPrefix+"transform.dense.bias"] = checkpoint.F32([]int64{d}, zeros(d))
+	tensors[mlmPrefix+"transform.LayerNorm.weight"] = checkpoint.F32([]int64{d}, ones)
+	tensors[mlmPrefix+"transform.LayerNorm.bias"] = checkpoint.F32([]int64{d}, zeros(d))
+	tensors[mlmPrefix+"bias"] = checkpoint.F32([]int64{v}, zeros(v))
+	return checkpoint.WriteSafetensors(p, tensors, meta)
 }

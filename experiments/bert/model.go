@@ -203,12 +203,27 @@ type Masks struct {
 type Output struct {
 	Logits *torch.Tensor   // [B, C] for sequence tasks, [B, L, 2] for span tasks
 	Hidden []*torch.Tensor // embeddings output then each layer's output, when asked for
+	// Scores are each layer's unnormalised attention scores QKᵀ/√d_h plus
+	// the additive padding mask (-10000 on padded keys), [B, H, L, L],
+	// before the softmax (TinyBERT distils these), when asked for; nil for
+	// a layer without attention.
+	Scores []*torch.Tensor
 }
 
 // Forward runs the model. train enables dropout; wantHidden returns every
 // layer's output (for layerwise distillation). Tensors are owned by the
 // caller's scope.
 func (m *Model) Forward(in Input, masks *Masks, train, wantHidden bool) Output {
+	return m.forward(in, masks, train, wantHidden, false)
+}
+
+// ForwardScores is Forward returning every layer's output and attention
+// scores too (TinyBERT's intermediate-layer distillation).
+func (m *Model) ForwardScores(in Input, train bool) Output {
+	return m.forward(in, nil, train, true, true)
+}
+
+func (m *Model) forward(in Input, masks *Masks, train, wantHidden, wantScores bool) Output {
 	if masks == nil {
 		masks = &Masks{}
 	}
@@ -228,7 +243,15 @@ func (m *Model) Forward(in Input, masks *Masks, train, wantHidden bool) Output {
 		out.Hidden = append(out.Hidden, h)
 	}
 	for i, l := range m.Layers {
-		h = torch.WithScope(func() *torch.Tensor { return m.layer(i, l, h, maskAdd, masks, keep, nKeep, train) })
+		var scores *torch.Tensor
+		func() {
+			s := torch.NewScope()
+			defer s.Close()
+			h = s.Keep(m.layer(i, l, h, maskAdd, masks, keep, nKeep, train, &scores))
+			if wantScores {
+				out.Scores = append(out.Scores, s.Keep(scores))
+			}
+		}()
 		if wantHidden {
 			out.Hidden = append(out.Hidden, h)
 		}
@@ -266,11 +289,12 @@ func (m *Model) layerNorm(x *torch.Tensor, ln *LayerNorm, keep, nKeep *torch.Ten
 	return c.Mul(v.AddScalar(m.Config.LayerNormEps).Rsqrt()).Mul(ln.W).Add(ln.B)
 }
 
-func (m *Model) layer(i int, l *Layer, h, maskAdd *torch.Tensor, z *Masks, keep, nKeep *torch.Tensor, train bool) *torch.Tensor {
+// layer runs layer i; *scores receives its attention scores (nil without attention).
+func (m *Model) layer(i int, l *Layer, h, maskAdd *torch.Tensor, z *Masks, keep, nKeep *torch.Tensor, train bool, scores **torch.Tensor) *torch.Tensor {
 	skipMHA := l.Heads == 0 || (z.SkipMHA != nil && z.SkipMHA[i])
 	skipFFN := l.Inter == 0 || (z.SkipFFN != nil && z.SkipFFN[i])
 	if !skipMHA {
-		a := m.attention(i, l, h, maskAdd, z, train)
+		a := m.attention(i, l, h, maskAdd, z, train, scores)
 		if z.MHA != nil {
 			a = a.Mul(z.MHA.Select(0, int64(i)))
 		}
@@ -305,7 +329,7 @@ func (m *Model) residual(x, h *torch.Tensor, ln *LayerNorm, z, keep, nKeep *torc
 	return out
 }
 
-func (m *Model) attention(i int, l *Layer, h, maskAdd *torch.Tensor, z *Masks, train bool) *torch.Tensor {
+func (m *Model) attention(i int, l *Layer, h, maskAdd *torch.Tensor, z *Masks, train bool, scoresOut **torch.Tensor) *torch.Tensor {
 	b, s := h.Size(0), h.Size(1)
 	nh, hd := int64(l.Heads), int64(m.HeadDim)
 	split := func(x *torch.Tensor) *torch.Tensor { return x.View(b, s, nh, hd).Transpose(1, 2) }
@@ -313,6 +337,7 @@ func (m *Model) attention(i int, l *Layer, h, maskAdd *torch.Tensor, z *Masks, t
 	k := split(l.K.forward(h))
 	v := split(l.V.forward(h))
 	scores := q.Matmul(k.Transpose(-1, -2)).MulScalar(1 / math.Sqrt(float64(hd))).Add(maskAdd)
+	*scoresOut = scores
 	probs := scores.Softmax(-1).Dropout(m.Config.AttentionDropout, train)
 	ctx := probs.Matmul(v) // [B, nh, S, hd]
 	if z.Head != nil {
@@ -327,6 +352,9 @@ func (m *Model) head(h *torch.Tensor, train bool) *torch.Tensor {
 		return m.Classifier.forward(h) // [B, S, 2]
 	}
 	cls := h.Select(1, 0)
-	pooled := m.Pooler.forward(cls).Tanh().Dropout(m.Config.HiddenDropout, train)
-	return m.Classifier.forward(pooled)
+	pooled := m.Pooler.forward(cls).Tanh()
+	if m.Config.ClassifierHead == checkpoint.HeadTinyBERT {
+		return m.Classifier.forward(pooled.Relu()) // TinyBertForSequenceClassification
+	}
+	return m.Classifier.forward(pooled.Dropout(m.Config.HiddenDropout, train))
 }

@@ -37,8 +37,14 @@ type Config struct {
 	// QKVInit is how bert.New initialises the attention projections: ""
 	// (BERT's N(0, initializer_range)) or "xavier_uniform". Not an HF key;
 	// transformers keeps unknown keys as attributes and ignores them.
-	QKVInit string                     `json:"qkv_init,omitempty"`
-	Extra   map[string]json.RawMessage `json:"-"`
+	QKVInit string `json:"qkv_init,omitempty"`
+	// ClassifierHead is how the sequence-classification head reads the
+	// pooled output: "" (HF's BertForSequenceClassification: dropout, then
+	// the classifier) or "tinybert" (TinyBERT's
+	// TinyBertForSequenceClassification: classifier(relu(pooled)), no
+	// dropout). Not an HF key: transformers would ignore it.
+	ClassifierHead string                     `json:"classifier_head,omitempty"`
+	Extra          map[string]json.RawMessage `json:"-"`
 }
 
 var configKeys = func() map[string]bool {
@@ -46,11 +52,14 @@ var configKeys = func() map[string]bool {
 	for _, k := range []string{"architectures", "model_type", "vocab_size", "hidden_size", "num_hidden_layers",
 		"num_attention_heads", "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
 		"max_position_embeddings", "type_vocab_size", "layer_norm_eps", "initializer_range", "pad_token_id",
-		"id2label", "label2id", "problem_type", "finetuning_task", "qkv_init"} {
+		"id2label", "label2id", "problem_type", "finetuning_task", "qkv_init", "classifier_head"} {
 		m[k] = true
 	}
 	return m
 }()
+
+// HeadTinyBERT is Config.ClassifierHead's TinyBERT head.
+const HeadTinyBERT = "tinybert"
 
 // BertBase is bert-base-uncased's configuration.
 func BertBase() Config {
@@ -103,6 +112,9 @@ func ReadConfig(dir string) (Config, error) {
 	}
 	if c.ModelType != "" && c.ModelType != "bert" {
 		return Config{}, fmt.Errorf("read %s: model_type %q: only BERT models are supported", p, c.ModelType)
+	}
+	if c.ClassifierHead != "" && c.ClassifierHead != HeadTinyBERT {
+		return Config{}, fmt.Errorf("read %s: classifier_head %q: want %q or none", p, c.ClassifierHead, HeadTinyBERT)
 	}
 	if c.HiddenAct != "gelu" {
 		return Config{}, fmt.Errorf("read %s: hidden_act %q: only gelu is supported", p, c.HiddenAct)

@@ -25,6 +25,9 @@ type Named struct {
 type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	Steps                          int
+	// NoBiasCorrection drops Adam's bias correction of the moments, as
+	// BERT's original BertAdam does (TinyBERT trains with it; see NewBertAdam).
+	NoBiasCorrection bool
 
 	params []Named
 	m, v   []*torch.Tensor
@@ -40,6 +43,16 @@ func NewAdamW(params []Named, weightDecay float64) *AdamW {
 	return o
 }
 
+// NewBertAdam is BertAdam of the original BERT code (TinyBERT's
+// transformer/optimization.py): AdamW without bias correction, eps 1e-6.
+// BertAdam also clips each tensor's gradient to norm 1 inside its step;
+// callers do that with ClipGradNormEach.
+func NewBertAdam(params []Named, weightDecay float64) *AdamW {
+	o := NewAdamW(params, weightDecay)
+	o.Eps, o.NoBiasCorrection = 1e-6, true
+	return o
+}
+
 // Params returns the parameters the optimiser updates.
 func (o *AdamW) Params() []Named { return o.params }
 
@@ -49,6 +62,9 @@ func (o *AdamW) Step(lr float64) {
 	o.Steps++
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.Steps))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.Steps))
+	if o.NoBiasCorrection {
+		bc1, bc2 = 1, 1
+	}
 	torch.NoGrad(func() {
 		for i, p := range o.params {
 			func() {
@@ -125,6 +141,27 @@ func ClipGradNorm(params []Named, max float64) float64 {
 		}
 	})
 	return norm
+}
+
+// ClipGradNormEach clips every tensor's gradient to L2 norm max on its own,
+// as BertAdam's step does (clip_grad_norm_ per parameter).
+func ClipGradNormEach(params []Named, max float64) {
+	if max <= 0 {
+		return
+	}
+	torch.NoGrad(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		for _, p := range params {
+			g := p.T.Grad()
+			if !g.Defined() {
+				continue
+			}
+			if n := g.Norm().Item(); n > max {
+				g.MulScalar_(max / (n + 1e-6))
+			}
+		}
+	})
 }
 
 // State returns the optimiser state for a checkpoint.

@@ -155,3 +155,63 @@ func TestZeroLearningRate(t *testing.T) {
 		t.Fatalf("step count %d", o.Steps)
 	}
 }
+
+// TestBertAdamHandComputed checks BertAdam (TinyBERT's optimiser) against its
+// update rule by hand: no bias correction, eps 1e-6, decoupled decay, and
+// each tensor's gradient clipped to norm 1 on its own.
+func TestBertAdamHandComputed(t *testing.T) {
+	runtime.LockOSThread()                                          // libtorch state is per thread: keep this test on one
+	a := torch.FromFloat32([]float32{3, -4}, []int64{2}, torch.CPU) // grad 2a has norm 10: clipped
+	b := torch.FromFloat32([]float32{0.1}, []int64{1}, torch.CPU)   // grad 0.2: not clipped
+	for _, x := range []*torch.Tensor{a, b} {
+		x.SetRequiresGrad(true)
+		defer x.Free()
+	}
+	ps := []Named{{"a", a, true}, {"b", b, false}}
+	o := NewBertAdam(ps, 0.01)
+	defer o.Free()
+	lr := 0.1
+	ref := [][]float64{{3, -4}, {0.1}}
+	m := [][]float64{{0, 0}, {0}}
+	v := [][]float64{{0, 0}, {0}}
+	for step := 1; step <= 2; step++ {
+		func() {
+			s := torch.NewScope()
+			defer s.Close()
+			ZeroGrad(ps)
+			a.Square().Sum().Add(b.Square().Sum()).Backward()
+		}()
+		ClipGradNormEach(ps, 1)
+		o.Step(lr)
+		for k, w := range ref {
+			g := make([]float64, len(w))
+			norm := 0.0
+			for i := range w {
+				g[i] = 2 * w[i]
+				norm += g[i] * g[i]
+			}
+			if norm = math.Sqrt(norm); norm > 1 {
+				for i := range g {
+					g[i] /= norm + 1e-6
+				}
+			}
+			for i := range w {
+				m[k][i] = 0.9*m[k][i] + 0.1*g[i]
+				v[k][i] = 0.999*v[k][i] + 0.001*g[i]*g[i]
+				upd := m[k][i] / (math.Sqrt(v[k][i]) + 1e-6)
+				if k == 0 { // decay on a only
+					upd += 0.01 * w[i]
+				}
+				w[i] -= lr * upd
+			}
+		}
+	}
+	for k, x := range []*torch.Tensor{a, b} {
+		got := x.Float32s()
+		for i := range ref[k] {
+			if math.Abs(float64(got[i])-ref[k][i]) > 1e-5 {
+				t.Fatalf("tensor %d after 2 steps = %v, want %v", k, got, ref[k])
+			}
+		}
+	}
+}

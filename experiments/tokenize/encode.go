@@ -205,3 +205,36 @@ func LongestFirst(n1, n2, room int) (int, int) {
 	}
 	return n1, n2
 }
+
+// Words splits text into BERT's basic tokens, the words before WordPiece:
+// normalised as the tokenizer normalises (lower-cased and accent-stripped
+// for uncased models), split on whitespace and punctuation, special tokens
+// kept whole. TinyBERT's data augmentation replaces these words.
+func (t *Tokenizer) Words(text string) []string {
+	src := decodeRunes(text)
+	var out []string
+	var norm []normRune
+	var words []word
+	from := 0
+	for from <= len(src) {
+		at, tok := t.nextSpecial(src, from)
+		norm = t.norm.normalize(src, from, at, norm[:0])
+		words = preTokenize(norm, words[:0])
+		for _, w := range words {
+			var sb strings.Builder
+			for _, c := range w {
+				sb.WriteRune(c.r)
+			}
+			out = append(out, sb.String())
+		}
+		if tok == "" {
+			break
+		}
+		out = append(out, tok)
+		from = at + len([]rune(tok))
+	}
+	return out
+}
+
+// Pieces returns the WordPiece ids of one word as Words returns it.
+func (t *Tokenizer) Pieces(w string) []int32 { return t.Plain(w).IDs }

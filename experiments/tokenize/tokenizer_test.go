@@ -257,3 +257,23 @@ func BenchmarkPlainParagraph(b *testing.B) {
 		tok.Plain(benchParagraph)
 	}
 }
+
+func TestWordsAndPieces(t *testing.T) {
+	tok := Default()
+	got := tok.Words("Héllo, World! [MASK] it's  unaffable")
+	want := []string{"hello", ",", "world", "!", "[MASK]", "it", "'", "s", "unaffable"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("Words = %q, want %q", got, want)
+	}
+	// Words then Pieces gives the ids of the whole text.
+	var ids []int32
+	for _, w := range got {
+		ids = append(ids, tok.Pieces(w)...)
+	}
+	if whole := tok.Plain("Héllo, World! [MASK] it's  unaffable").IDs; !reflect.DeepEqual(ids, whole) {
+		t.Fatalf("pieces %v, whole text %v", ids, whole)
+	}
+	if p := tok.Pieces("unaffable"); len(p) < 2 {
+		t.Fatalf("unaffable is %d pieces, want several", len(p))
+	}
+}

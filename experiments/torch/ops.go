@@ -141,6 +141,11 @@ func (t *Tensor) Tanh() *Tensor {
 }
 
 // Gelu is the exact (erf) GELU, as BERT uses.
+// Relu is max(t, 0).
+func (t *Tensor) Relu() *Tensor {
+	return call("relu", func(o *lib.Ctensor) { lib.AtgRelu(o, t.ptr()) })
+}
+
 func (t *Tensor) Gelu() *Tensor {
 	return call("gelu", func(o *lib.Ctensor) { lib.AtgGelu(o, t.ptr(), "none") })
 }
@@ -181,6 +186,13 @@ func (t *Tensor) EqScalar(v float64) *Tensor {
 func (t *Tensor) GtScalar(v float64) *Tensor {
 	var r *Tensor
 	withScalar(v, func(s lib.Cscalar) { r = call("gt", func(o *lib.Ctensor) { lib.AtgGt(o, t.ptr(), s) }) })
+	return r
+}
+
+// LeScalar returns t <= v elementwise (bool).
+func (t *Tensor) LeScalar(v float64) *Tensor {
+	var r *Tensor
+	withScalar(v, func(s lib.Cscalar) { r = call("le", func(o *lib.Ctensor) { lib.AtgLe(o, t.ptr(), s) }) })
 	return r
 }
 

@@ -40,6 +40,18 @@ type Job struct {
 	Log          io.Writer
 	// Freeze keeps the embeddings out of the optimiser.
 	Freeze bool
+	// Optimizer is "adamw" (default, "" too) or "bertadam" (TinyBERT's:
+	// no bias correction, eps 1e-6, each tensor's gradient clipped alone).
+	Optimizer string
+	// NoEval skips evaluation (TinyBERT's step 1): every eval_every steps
+	// and at the end the current model is saved as OutDir/model and
+	// snapshotted; the result has no metrics.
+	NoEval bool
+	// PadTo pads every training batch to this length (0: to its longest
+	// feature); DropLast drops each epoch's short last batch. TinyBERT does
+	// both: its losses average over padded positions too.
+	PadTo    int
+	DropLast bool
 }
 
 type loopState struct {
@@ -86,7 +98,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	params = append(params, j.Extra...)
 
 	batch := hparams.Int(p, "batch")
-	it, err := j.Data.Train.Iterator(data.IterOptions{BatchSize: batch, Shuffle: true, Seed: seed})
+	it, err := j.Data.Train.Iterator(data.IterOptions{BatchSize: batch, Shuffle: true, Seed: seed, PadTo: j.PadTo, DropLast: j.DropLast})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +123,17 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	default:
 		return nil, fmt.Errorf("schedule %q: want linear or constant", j.Schedule)
 	}
-	opt := optim.NewAdamW(params, hparams.Float(p, "weight_decay"))
+	var opt *optim.AdamW
+	clipGrads := optim.ClipGradNorm
+	switch j.Optimizer {
+	case "", "adamw":
+		opt = optim.NewAdamW(params, hparams.Float(p, "weight_decay"))
+	case "bertadam":
+		opt = optim.NewBertAdam(params, hparams.Float(p, "weight_decay"))
+		clipGrads = func(ps []optim.Named, max float64) float64 { optim.ClipGradNormEach(ps, max); return 0 }
+	default:
+		return nil, fmt.Errorf("optimizer %q: want adamw or bertadam", j.Optimizer)
+	}
 	defer opt.Free()
 	if st.Step > 0 {
 		if err := RestoreOptimizer(opt, snap, "optimizer"); err != nil {
@@ -169,7 +191,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 				return fmt.Errorf("step %d: %w (%v)", st.Step+1, stage.ErrNaN, loss)
 			}
 			l.Backward()
-			optim.ClipGradNorm(params, clip)
+			clipGrads(params, clip)
 			opt.Step(lr * sched.Factor(st.Step))
 			return nil
 		})
@@ -180,7 +202,23 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		lossSum += loss
 		lossN++
 		prog.Step(st.Step, false, fmt.Sprintf("loss %.4f lr %.2e", lossSum/float64(lossN), lr*sched.Factor(st.Step)))
-		if st.Step%evalEvery == 0 || st.Step == total {
+		if (st.Step%evalEvery == 0 || st.Step == total) && j.NoEval {
+			// The last model is the output (TinyBERT's step 1 saves it every eval_step).
+			fmt.Fprintf(log, "step %d: train loss %.4f, model saved\n", st.Step, lossSum/float64(lossN))
+			lossSum, lossN = 0, 0
+			st.BestStep = st.Step
+			if err := SaveModelAtomic(m, filepath.Join(j.OutDir, "model"), j.TokenizerDir); err != nil {
+				return nil, err
+			}
+			if len(j.Extra) > 0 {
+				if err := SaveNamed(filepath.Join(j.OutDir, "extra.safetensors"), j.Extra); err != nil {
+					return nil, err
+				}
+			}
+			if err := save(); err != nil {
+				return nil, err
+			}
+		} else if st.Step%evalEvery == 0 || st.Step == total {
 			ev, err := Evaluate(m, nil, j.Data, EvalBatch(batch))
 			if err != nil {
 				return nil, err
@@ -212,6 +250,9 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		Kind: j.Kind, Task: j.Task.Name, Metrics: st.BestEval, Model: "model", Size: m.SizeRecord(), Structure: m.StructureRecord(),
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
 			BestStep: st.BestStep, BestMetric: j.Task.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
+	}
+	if j.NoEval {
+		res.Train.BestMetric = ""
 	}
 	res.Train.SecondsPerStep = res.Train.Seconds / float64(max(1, st.Step))
 	return res, nil

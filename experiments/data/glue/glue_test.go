@@ -374,3 +374,21 @@ func FuzzReadTSV(f *testing.F) {
 		}
 	})
 }
+
+// TestLayoutMatchesTinyBERT checks the text columns against
+// data_augmentation.py's augment_ids and its header flags (filter_flags).
+func TestLayoutMatchesTinyBERT(t *testing.T) {
+	want := map[string][]int{"mrpc": {3, 4}, "mnli": {8, 9}, "cola": {3}, "sst2": {0}, "stsb": {7, 8}, "qqp": {3, 4}, "qnli": {1, 2}, "rte": {1, 2}}
+	for name, cols := range want {
+		header, got, err := Layout(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, cols) || header != (name != "cola") {
+			t.Errorf("%s: header %v, text columns %v; want %v, %v", name, header, got, name != "cola", cols)
+		}
+	}
+	if f, _ := EvalFiles("mnli"); strings.Join(f, " ") != "dev_matched dev_mismatched" {
+		t.Errorf("mnli eval files %v", f)
+	}
+}
