@@ -168,7 +168,7 @@ var tinyLayerKeys = append(withDefaults(tinyCommon, map[string]func(task.Task) a
 }),
 	Key{"lr", "learning rate (constant: BertAdam schedule 'none' in step 1)", by(5e-5, 5e-5, 5e-5, 1e-3)},
 	Key{"epochs", "epochs of step 1 (task_distill.py's default_params; see package baselines)",
-		perTask(map[string]any{"cola": 50.0, "mnli": 5.0, "mrpc": 20.0, "sst2": 10.0, "stsb": 20.0, "qqp": 5.0, "qnli": 10.0, "rte": 20.0}, 15.0, 10.0)},
+		perTask(map[string]any{"cola": 50.0, "mnli": 5.0, "mrpc": 20.0, "sst2": 10.0, "stsb": 20.0, "qqp": 5.0, "qnli": 10.0, "rte": 20.0}, 8.0, 10.0)},
 	Key{"layers", "student layers (tinybert4-no-gd; with GD the checkpoint's shape, which must agree)", by(4, 4, 4, 1)},
 	Key{"hidden", "student hidden size", by(312, 312, 312, 32)},
 	Key{"intermediate", "student FFN size", by(1200, 1200, 1200, 128)},
