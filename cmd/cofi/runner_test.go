@@ -401,3 +401,32 @@ func TestRunStageStandalone(t *testing.T) {
 		t.Errorf("%d records for the standalone stage", n)
 	}
 }
+
+// TestNegativeExecutorFlags: negative executor flags are rejected, not
+// silently taken as "use the config's value".
+func TestNegativeExecutorFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kill.toml")
+	if err := os.WriteFile(cfg, []byte(killConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ flag, want string }{
+		{"--workers=-1", "--workers -1: want an integer >= 0"},
+		{"--threads=-2", "--threads -2: want an integer >= 0"},
+		{"--timeout=-1s", "--timeout -1s: want a duration >= 0"},
+	} {
+		cmds := []string{"plan", "run"}
+		if strings.HasPrefix(c.flag, "--timeout") {
+			cmds = cmds[1:] // run's only
+		}
+		for _, cmd := range cmds {
+			out, code := cofiOut(t, dir, cmd, cfg, c.flag)
+			if code != 2 || !strings.Contains(out, c.want) {
+				t.Errorf("cofi %s %s: exit %d\n%s", cmd, c.flag, code, out)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results")); err == nil {
+		t.Error("a rejected run created the results directory")
+	}
+}

@@ -179,6 +179,15 @@ profile = "nope"
 		{"paths", minimal + "[paths]\nresults = \"builtin:x\"\nglue = 3\nsquad = \"\"\n",
 			[]string{"7:1 paths.results: \"builtin:x\": only models can be builtin", "8:1 paths.glue: want a string", "9:1 paths.squad: empty path"}},
 		{"wrong shapes", "experiment = 3\ngrid = 5\n", []string{"1:1 experiment: want a string", "2:1 grid: want an array"}},
+		{"empty grid", "experiment = \"e\"\ngrid = []\n", []string{"2:1 grid: empty"}},
+		{"values out of range", minimal + "[profiles.p.teacher]\nlr = nan\nepochs = inf\nwarmup_frac = 1.5\nbatch = 0\n[profiles.p.prune]\nlayer_presence = \"relased\"\n[profiles.p.final]\nlr = -1e-5\n",
+			[]string{"7:1 profiles.p.teacher.lr: hyperparameter \"lr\": NaN is not a finite number", "8:1 profiles.p.teacher.epochs: hyperparameter \"epochs\": +Inf is not a finite number",
+				"9:1 profiles.p.teacher.warmup_frac: hyperparameter \"warmup_frac\": 1.5 is out of range: want a number in [0, 1]",
+				"10:1 profiles.p.teacher.batch: hyperparameter \"batch\": 0 is out of range: want an integer >= 1",
+				"12:1 profiles.p.prune.layer_presence: hyperparameter \"layer_presence\": relased is out of range: want one of paper, released",
+				"14:1 profiles.p.final.lr: hyperparameter \"lr\": -1e-05 is out of range: want a number > 0"}},
+		{"unknown builtin", minimal + "[paths]\nmodel = \"builtin:huge\"\n", []string{"7:1 paths.model: \"builtin:huge\": unknown builtin model \"huge\" (builtin models: tiny, base)"}},
+		{"axis out of range", minimal + "[grid.axes]\n\"final.lr\" = [1e-5, 0.0]\n", []string{"7:21 grid[0].axes.\"final.lr\"[1]: hyperparameter \"lr\": 0 is out of range"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -350,6 +350,8 @@ func (w *walker) paths(root *tbl) Paths {
 		if strings.HasPrefix(p.Path, BuiltinPrefix) {
 			if !builtinOK {
 				w.errorf(p.Key, "%q: only models can be builtin", p.Path)
+			} else if name := strings.TrimPrefix(p.Path, BuiltinPrefix); !contains(BuiltinModels, name) {
+				w.errorf(p.Key, "%q: unknown builtin model %q (builtin models: %s)", p.Path, name, strings.Join(BuiltinModels, ", "))
 			}
 			return p
 		}
@@ -491,7 +493,11 @@ func (w *walker) override(path, kind, name string, v any) (any, bool) {
 	}
 	p, err := hparams.Resolve(kind, checkTask, map[string]any{name: v})
 	if err != nil {
-		w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		if strings.Contains(err.Error(), "unknown hyperparameter") {
+			w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		} else {
+			w.errorf(path, "%v", err)
+		}
 		return nil, false
 	}
 	return p[name], true
@@ -578,6 +584,9 @@ func (w *walker) grids(root *tbl, profiles map[string]Profile) []Grid {
 	var out []Grid
 	for i, t := range root.tables("grid") {
 		out = append(out, w.grid(i, t, profiles))
+	}
+	if _, isList := root.m["grid"].([]any); isList && len(out) == 0 {
+		w.errorf("grid", "empty: an experiment needs at least one [[grid]] with tasks and methods")
 	}
 	return out
 }
