@@ -24,14 +24,27 @@ import (
 // Options changes how Load resolves a file.
 type Options struct {
 	Getenv Getenv // nil = the process environment
-	Dir    string // base of relative paths; "" = the working directory
+	// Dir is the base of relative paths written in the file; "" = the
+	// directory holding the config file (Load), the working directory
+	// (Parse). Relative paths from environment variables (GLUE_DIR=...) are
+	// the shell's: they resolve against the working directory.
+	Dir string
 }
 
-// Load reads and validates the config at path.
+// Load reads and validates the config at path. Relative paths in it resolve
+// against the directory holding it, so a config means the same wherever cofi
+// is started from.
 func Load(path string, opt Options) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if opt.Dir == "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		opt.Dir = filepath.Dir(abs)
 	}
 	return Parse(path, src, opt)
 }
@@ -342,9 +355,11 @@ func (w *walker) paths(root *tbl) Paths {
 			pos := w.position(p.Key)
 			p.Path, p.Source = s, fmt.Sprintf("%s:%d:%d", w.file, pos.Line, pos.Col)
 		}
+		base := w.opt.Dir
 		if env != "" {
 			if v, ok := w.opt.Getenv(env); ok && v != "" {
 				p.Path, p.Source = v, env
+				base = "" // the shell's: the working directory
 			}
 		}
 		if strings.HasPrefix(p.Path, BuiltinPrefix) {
@@ -356,7 +371,12 @@ func (w *walker) paths(root *tbl) Paths {
 			return p
 		}
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
-			p.Path = filepath.Join(w.opt.Dir, p.Path)
+			if base == "" {
+				if wd, err := os.Getwd(); err == nil {
+					base = wd
+				}
+			}
+			p.Path = filepath.Join(base, p.Path)
 		}
 		p.Path = filepath.Clean(p.Path)
 		return p
