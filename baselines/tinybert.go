@@ -327,6 +327,10 @@ func DistillLayers(ctx context.Context, c LayerConfig) (*record.Result, error) {
 	var raw map[string]checkpoint.Raw
 	initDir := filepath.Join(c.OutDir, "init")
 	head := bert.HeadFor(c.Task, td.Labels.Names)
+	// The student's random weights (or a general checkpoint's missing head)
+	// and the projections are drawn from (seed, InitStep), whatever ran
+	// before in the process: a resumed stage rebuilds the same start.
+	torch.Seed(train.StepSeed(seed, train.InitStep))
 	if err := torch.Catch(func() error {
 		var m *bert.Model
 		if c.StudentDir == "" {

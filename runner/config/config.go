@@ -104,6 +104,15 @@ func (p Path) Builtin() bool { return strings.HasPrefix(p.Path, BuiltinPrefix) }
 // BuiltinPrefix marks a model that has no files: "builtin:tiny".
 const BuiltinPrefix = "builtin:"
 
+// BuiltinModels are the names after BuiltinPrefix that stages can build
+// (random encoders of checkpoint.Tiny and checkpoint.BertBase shapes).
+var BuiltinModels = []string{"tiny", "base"}
+
+// BuiltinStudents are the builtin stand-ins for a general-distilled TinyBERT
+// (paths.tinybert, paths.synthetic_tinybert): "tiny-student" is a random
+// encoder of the student shape, built by the stage (no general distillation).
+var BuiltinStudents = []string{"tiny-student"}
+
 // Paths are the directories an experiment reads and writes.
 type Paths struct {
 	Results        Path

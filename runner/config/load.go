@@ -25,14 +25,27 @@ import (
 // Options changes how Load resolves a file.
 type Options struct {
 	Getenv Getenv // nil = the process environment
-	Dir    string // base of relative paths; "" = the working directory
+	// Dir is the base of relative paths written in the file; "" = the
+	// directory holding the config file (Load), the working directory
+	// (Parse). Relative paths from environment variables (GLUE_DIR=...) are
+	// the shell's: they resolve against the working directory.
+	Dir string
 }
 
-// Load reads and validates the config at path.
+// Load reads and validates the config at path. Relative paths in it resolve
+// against the directory holding it, so a config means the same wherever cofi
+// is started from.
 func Load(path string, opt Options) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if opt.Dir == "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		opt.Dir = filepath.Dir(abs)
 	}
 	return Parse(path, src, opt)
 }
@@ -333,7 +346,7 @@ func (w *walker) paths(root *tbl) Paths {
 	if !ok {
 		t = w.table("paths", map[string]any{})
 	}
-	get := func(key, env, def string, builtinOK bool) Path {
+	get := func(key, env, def string, builtins []string) Path {
 		p := Path{Path: def, Key: "paths." + key, Env: env, Source: "default"}
 		var s string
 		if t.str(key, &s) {
@@ -343,33 +356,42 @@ func (w *walker) paths(root *tbl) Paths {
 			pos := w.position(p.Key)
 			p.Path, p.Source = s, fmt.Sprintf("%s:%d:%d", w.file, pos.Line, pos.Col)
 		}
+		base := w.opt.Dir
 		if env != "" {
 			if v, ok := w.opt.Getenv(env); ok && v != "" {
 				p.Path, p.Source = v, env
+				base = "" // the shell's: the working directory
 			}
 		}
 		if strings.HasPrefix(p.Path, BuiltinPrefix) {
-			if !builtinOK {
+			if builtins == nil {
 				w.errorf(p.Key, "%q: only models can be builtin", p.Path)
+			} else if name := strings.TrimPrefix(p.Path, BuiltinPrefix); !contains(builtins, name) {
+				w.errorf(p.Key, "%q: unknown builtin model %q (builtin models: %s)", p.Path, name, strings.Join(builtins, ", "))
 			}
 			return p
 		}
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
-			p.Path = filepath.Join(w.opt.Dir, p.Path)
+			if base == "" {
+				if wd, err := os.Getwd(); err == nil {
+					base = wd
+				}
+			}
+			p.Path = filepath.Join(base, p.Path)
 		}
 		p.Path = filepath.Clean(p.Path)
 		return p
 	}
 	ps := Paths{
-		Results:           get("results", "COFI_RESULTS", "results", false),
-		GLUE:              get("glue", "GLUE_DIR", "data/glue", false),
-		SQuAD:             get("squad", "SQUAD_DIR", "data/squad", false),
-		Synthetic:         get("synthetic", "SYNTH_DIR", "data/synthetic", false),
-		Model:             get("model", "BERT_DIR", "models/bert-base-uncased", true),
-		SyntheticModel:    get("synthetic_model", "", BuiltinPrefix+"tiny", true),
-		TinyBERT:          get("tinybert", "TINYBERT_DIR", "models/TinyBERT_General_4L_312D", true),
-		SyntheticTinyBERT: get("synthetic_tinybert", "", BuiltinPrefix+"tiny-student", true),
-		GloVe:             get("glove", "GLOVE_PATH", "models/glove/glove.42B.300d.txt", false),
+		Results:           get("results", "COFI_RESULTS", "results", nil),
+		GLUE:              get("glue", "GLUE_DIR", "data/glue", nil),
+		SQuAD:             get("squad", "SQUAD_DIR", "data/squad", nil),
+		Synthetic:         get("synthetic", "SYNTH_DIR", "data/synthetic", nil),
+		Model:             get("model", "BERT_DIR", "models/bert-base-uncased", BuiltinModels),
+		SyntheticModel:    get("synthetic_model", "", BuiltinPrefix+"tiny", BuiltinModels),
+		TinyBERT:          get("tinybert", "TINYBERT_DIR", "models/TinyBERT_General_4L_312D", BuiltinStudents),
+		SyntheticTinyBERT: get("synthetic_tinybert", "", BuiltinPrefix+"tiny-student", BuiltinStudents),
+		GloVe:             get("glove", "GLOVE_PATH", "models/glove/glove.42B.300d.txt", nil),
 	}
 	t.finish()
 	return ps
@@ -495,7 +517,11 @@ func (w *walker) override(path, kind, name string, v any) (any, bool) {
 	}
 	p, err := hparams.Resolve(kind, checkTask, map[string]any{name: v})
 	if err != nil {
-		w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		if strings.Contains(err.Error(), "unknown hyperparameter") {
+			w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		} else {
+			w.errorf(path, "%v", err)
+		}
 		return nil, false
 	}
 	return p[name], true
@@ -582,6 +608,9 @@ func (w *walker) grids(root *tbl, profiles map[string]Profile) []Grid {
 	var out []Grid
 	for i, t := range root.tables("grid") {
 		out = append(out, w.grid(i, t, profiles))
+	}
+	if _, isList := root.m["grid"].([]any); isList && len(out) == 0 {
+		w.errorf("grid", "empty: an experiment needs at least one [[grid]] with tasks and methods")
 	}
 	return out
 }
