@@ -40,6 +40,8 @@ var (
 var tableSpecs = []TableSpec{
 	{Name: "table2", Build: ok(func(s *runs.Set, r *reference.Data, sel Selection) *table.Table { return Table2(s, r, sel) }),
 		Applies: func(s *runs.Set) bool { return s.Has("teacher", "cofi", "tinybert4") }},
+	{Name: "table3", Build: ok(func(s *runs.Set, r *reference.Data, sel Selection) *table.Table { return Table3(s, r, sel) }),
+		Applies: augmented},
 	{Name: "table4", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table4(s, r) }),
 		Applies: func(s *runs.Set) bool { return s.Has(unitsAblation...) }},
 	{Name: "table5", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table5(s, r) }),
