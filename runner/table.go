@@ -125,7 +125,7 @@ func WritePlan(w io.Writer, p *plan.Plan, sts []*StageStatus) error {
 		for _, m := range p.Missing {
 			fmt.Fprintf(w, "  - %s\n", m)
 		}
-		fmt.Fprintf(w, "how to get GLUE, SQuAD and bert-base-uncased in these layouts: REPRODUCE.md, section 2\n")
+		fmt.Fprintf(w, "how to get GLUE, SQuAD, bert-base-uncased, the general TinyBERT and GloVe in these layouts: REPRODUCE.md, section 2\n")
 	}
 	return nil
 }
