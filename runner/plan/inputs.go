@@ -36,6 +36,7 @@ type input struct {
 	root    string // the configured root
 	digest  string // "sha256:...", "builtin:NAME", "absent" or "missing"
 	missing *Missing
+	files   []string // data: the task's files found, relative to dir
 }
 
 // glueDirs are the original GLUE TSV directory names.
@@ -155,7 +156,7 @@ func (in *inputs) forData(t task.Task) (input, error) {
 		if err != nil {
 			return input{}, fmt.Errorf("digest %s data: %w", t.Display, err)
 		}
-		v.digest = d
+		v.digest, v.files = d, files
 	case in.cfg.Fake:
 		v.dir, v.digest = root.Path, "absent"
 	default:
@@ -254,6 +255,24 @@ func (in *inputs) forGloVe() (input, error) {
 	}
 	in.models[key] = v
 	return v, nil
+}
+
+// forAugment checks that a task's data can be augmented: TinyBERT's
+// augmentation rewrites the GLUE TSV train file, which the Hub's parquet
+// export does not have.
+func (in *inputs) forAugment(t task.Task, data input) input {
+	if data.missing != nil || in.cfg.Fake || len(data.files) == 0 || strings.HasSuffix(data.files[0], ".tsv") {
+		return input{}
+	}
+	key := "augment:" + t.Name
+	if v, ok := in.data[key]; ok {
+		return v
+	}
+	v := input{digest: "missing", missing: &Missing{What: fmt.Sprintf("GLUE TSV train file of %s for TinyBERT's data augmentation (it rewrites train.tsv; the parquet export found cannot be augmented)", t.Display),
+		Looked: []string{filepath.Join(in.cfg.Paths.GLUE.Path, glueDirs[t.Name], "train.tsv")}, Path: in.cfg.Paths.GLUE}}
+	in.missing = append(in.missing, *v.missing)
+	in.data[key] = v
+	return v
 }
 
 // forStudent locates where a TinyBERT student starts: the general-distilled

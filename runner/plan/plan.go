@@ -408,6 +408,7 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 			if in.glove, err = b.in.forGloVe(); err != nil {
 				return nil, err
 			}
+			in.tsv = b.in.forAugment(tk, data)
 		case record.KindTinyBERTLayer:
 			if in.model, err = b.in.forStudent(tk, m); err != nil {
 				return nil, err
@@ -430,7 +431,7 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 // stageInputs are the located inputs of one stage.
 type stageInputs struct {
 	data, model input
-	glove       input // augment stages only
+	glove, tsv  input // augment stages only: the GloVe file; a parquet-only task marked missing
 }
 
 func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec, deps []*Stage, in stageInputs) (*Stage, error) {
@@ -497,7 +498,7 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 		return s, nil
 	}
 	s := &Stage{ID: h, Kind: kind, Identity: id, Upstream: deps,
-		MissingInput: data.missing != nil || model.missing != nil || in.glove.missing != nil,
+		MissingInput: data.missing != nil || model.missing != nil || in.glove.missing != nil || in.tsv.missing != nil,
 		Exclusive:    kind == record.KindSpeed && b.opt.Device == "cpu"}
 	s.Spec = stage.Spec{
 		ID: h, Kind: execKind, Task: tk.Name, Method: methodName, Sparsity: sparsity, Seed: seed,

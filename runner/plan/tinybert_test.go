@@ -205,3 +205,36 @@ data = ["augmented"]
 		t.Errorf("tinybert4 on SQuAD: %v", err)
 	}
 }
+
+// TestAugmentNeedsTSV: the Hub's parquet form of a task cannot be augmented
+// (the augmentation rewrites train.tsv): the plan says so before any work.
+func TestAugmentNeedsTSV(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"} {
+		write(t, filepath.Join(root, "glue", "rte", f), "x")
+	}
+	_, model := writeFixtures(t)
+	glove := filepath.Join(root, "glove.txt")
+	write(t, glove, "a 1\n")
+	src := `
+experiment = "pq"
+[paths]
+glue = "` + filepath.Join(root, "glue") + `"
+model = "` + model + `"
+glove = "` + glove + `"
+[[grid]]
+tasks = ["rte"]
+methods = ["tinybert4-no-gd"]
+[grid.axes]
+data = ["original", "augmented"]
+`
+	p := build(t, load(t, src), Options{})
+	if len(p.Missing) != 1 || !strings.Contains(p.Missing[0].String(), "GLUE TSV train file of RTE") {
+		t.Fatalf("missing %v", p.Missing)
+	}
+	for _, s := range p.Stages {
+		if s.MissingInput != (s.Kind == record.KindAugment) {
+			t.Errorf("%s (%s): missing input %v", s.Kind, s.Spec.Data, s.MissingInput)
+		}
+	}
+}
