@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
@@ -200,13 +201,17 @@ func newProjections(mode string, reps int, ds, dt int64, std float64, raw map[st
 	}
 	var have []string
 	for k := range raw {
-		if len(k) > 9 && k[:9] == "fit_dense" {
+		if strings.HasPrefix(k, "fit_dense") {
 			have = append(have, k)
 		}
 	}
 	switch {
 	case loaded == len(pr.names):
-		pr.notes = append(pr.notes, fmt.Sprintf("projection (%s) initialised from the checkpoint's %s", mode, pr.names[0]+"…"))
+		what := pr.names[0]
+		if len(pr.names) > 1 {
+			what = fmt.Sprintf("%s to %s", pr.names[0], pr.names[len(pr.names)-1])
+		}
+		pr.notes = append(pr.notes, fmt.Sprintf("projection (%s) initialised from the checkpoint's %s", mode, what))
 	case loaded > 0:
 		pr.notes = append(pr.notes, fmt.Sprintf("projection (%s): %d of %d initialised from the checkpoint, the others N(0, %g)", mode, loaded, len(pr.names), std))
 	default:
