@@ -84,8 +84,14 @@ type Latency struct {
 	WarmupMS         float64   `json:"warmup_ms"`          // the discarded first round of the measured model
 	MeanMS           float64   `json:"mean_ms"`
 	BaselineMeanMS   float64   `json:"baseline_mean_ms"`
-	Speedup          float64   `json:"speedup"` // BaselineMeanMS / MeanMS
+	Speedup          float64   `json:"speedup"` // BaselineMeanMS / MeanMS, or the FLOP ratio
+	// Method is how Speedup was obtained: "" (timed, the paper's protocol) or
+	// LatencyFLOPs (the ratio of forward-pass FLOPs, nothing timed).
+	Method string `json:"method,omitempty"`
 }
+
+// LatencyFLOPs marks a speedup computed as a FLOP ratio instead of timed.
+const LatencyFLOPs = "flops"
 
 // Train summarises a training stage.
 type Train struct {
