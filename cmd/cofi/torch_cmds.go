@@ -18,6 +18,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/latency"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
@@ -243,6 +244,10 @@ func evalCmd(args []string) error {
 			return err
 		}
 		defer m.Free()
+		res.DataIssues = td.Issues
+		if d := data.DescribeIssues(td.Issues); d != "" {
+			fmt.Fprintf(os.Stderr, "data issues: %s\n", d)
+		}
 		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
 			return err
 		}
