@@ -51,6 +51,7 @@ var checks = map[string]check{
 	"rounds":                 intMin(2),
 	"batches":                intMin(0),
 	"threads":                intMin(0),
+	"speedup":                oneOf("measured", "flops"),
 	// TinyBERT's stages.
 	"optimizer":         oneOf("bertadam", "adamw"),
 	"teacher_mode":      oneOf("train", "eval"),

@@ -14,9 +14,11 @@ import (
 	"syscall"
 
 	"github.com/cofiharness/cofi/baselines"
+	"github.com/cofiharness/cofi/experiments/bench"
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/data/glue"
 	"github.com/cofiharness/cofi/experiments/latency"
 	"github.com/cofiharness/cofi/experiments/torch"
@@ -255,6 +257,10 @@ func evalCmd(args []string) error {
 			return err
 		}
 		defer m.Free()
+		res.DataIssues = td.Issues
+		if d := data.DescribeIssues(td.Issues); d != "" {
+			fmt.Fprintf(os.Stderr, "data issues: %s\n", d)
+		}
 		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
 			return err
 		}
@@ -471,10 +477,30 @@ func speed(t task.Task, modelDir, refDir string, p record.Params, e train.Env) (
 			full := base.EncoderSize()
 			res.Size.FullParams, res.Size.Sparsity = full, 1-float64(res.Size.Params)/float64(full)
 		}
+		if hparams.String(p, "speedup") == "flops" {
+			res.Latency = flopSpeedup(m, base, c.SeqLen)
+			fmt.Fprintf(e.Writer(), "speedup %.2fx: the FLOP ratio to the unpruned model at %d tokens (speedup = flops: nothing timed)\n", res.Latency.Speedup, c.SeqLen)
+			return nil
+		}
 		res.Latency, err = latency.Measure(m, base, c, info)
 		return err
 	})
 	return res, err
+}
+
+// flopSpeedup is the ratio of forward-pass FLOPs of the reference model
+// (the unpruned architecture of m's config, or a baseline's teacher) to m's
+// own, at seqLen tokens per sequence.
+func flopSpeedup(m, ref *bert.Model, seqLen int) *record.Latency {
+	heads, inter, hidden := m.Structure()
+	rHeads, rInter, rHidden := ref.Structure()
+	base := bench.ForwardFLOPs(rHidden, ref.HeadDim, seqLen, rHeads, rInter)
+	own := bench.ForwardFLOPs(hidden, m.HeadDim, seqLen, heads, inter)
+	l := &record.Latency{Device: "FLOP ratio", SeqLen: seqLen, Method: record.LatencyFLOPs}
+	if own > 0 {
+		l.Speedup = base / own
+	}
+	return l
 }
 
 const distillHelp = `TinyBERT4's task distillation (the baseline of Tables 2 and 3), as its authors' task_distill.py

@@ -262,6 +262,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		res.Train.BestMetric = ""
 	}
 	res.Train.SetResumed(resumedFrom, st.Resumes)
+	res.DataIssues = j.Data.Issues
 	res.Train.SecondsPerStep = res.Train.Seconds / float64(max(1, st.Step))
 	return res, nil
 }
