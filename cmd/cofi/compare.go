@@ -36,10 +36,11 @@ Exit status: 0 when nothing regressed beyond tolerance, 1 when something did, 2 
 	jsonOut := fs.String("json-out", "", "also write the result as JSON to this file")
 	allowMissing := fs.Bool("allow-missing", false, "do not count baseline cells missing from the current runs as regressions")
 	benchOut := fs.String("bench-out", "", "also write baseline.bench and current.bench (Go benchmark format) to this directory for benchstat")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args, -1)
+	if err != nil {
 		return err
 	}
-	if *baseline == "" || fs.NArg() == 0 {
+	if *baseline == "" || len(pos) == 0 {
 		fs.Usage()
 		return exitCode{2, "need --baseline and at least one CURRENT experiment or records file"}
 	}
@@ -51,7 +52,7 @@ Exit status: 0 when nothing regressed beyond tolerance, 1 when something did, 2 
 	if err != nil {
 		return err
 	}
-	cur, err := runs.Load(fs.Args()...)
+	cur, err := runs.Load(pos...)
 	if err != nil {
 		return err
 	}
