@@ -55,7 +55,7 @@ func TestSyntheticDemo(t *testing.T) {
 		t.Errorf("CoFi at 95%%: %q", v)
 	}
 	tables, figures := Applicable(set)
-	if strings.Join(tables, ",") != "table2,layers,structure,runs" || strings.Join(figures, ",") != "figure2,figure3,layers-grid" {
+	if strings.Join(tables, ",") != "table2,table6,structure,runs" || strings.Join(figures, ",") != "figure2,figure3,layers-grid" {
 		t.Errorf("applicable %v %v", tables, figures)
 	}
 	out := t.TempDir()

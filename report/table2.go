@@ -154,8 +154,9 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			rule = false
 		}
 		if withPaper {
-			t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule, Group: paperGroup(group), Better: table.Higher})
-			if withOurs {
+			// Published rows are never bold (table.BoldRule): bold marks the best of ours.
+			t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule})
+			if withOurs && anyNumber(diff) {
 				t.Rows = append(t.Rows, table.Row{Label: label + " — Δ", Cells: diff})
 			}
 		}
@@ -166,8 +167,8 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — ours", Cells: oursS, Group: "speed ours", Better: table.Higher})
 		}
 		if withPaper {
-			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS, Group: "speed paper", Better: table.Higher})
-			if withOurs {
+			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS})
+			if withOurs && anyNumber(diffS) {
 				t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — Δ", Cells: diffS})
 			}
 		}
@@ -218,13 +219,6 @@ func oursGroup(g string) string {
 		return ""
 	}
 	return g + " ours"
-}
-
-func paperGroup(g string) string {
-	if g == "" {
-		return ""
-	}
-	return g + " paper"
 }
 
 func anyNumber(cs []table.Cell) bool {

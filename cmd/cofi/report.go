@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,7 +84,8 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	dpi := fs.Float64("dpi", 300, "PNG resolution in dots per inch")
 	embed := fs.Bool("embed-fonts", true, "embed fonts in SVG figures (PDF figures always embed them)")
 	print := fs.Bool("print", false, "also print the tables as plain text on standard output")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args, -1)
+	if err != nil {
 		return err
 	}
 	if len(tables) == 0 {
@@ -98,7 +100,7 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	if *sparsity < 0 || *sparsity >= 1 {
 		return exitCode{2, fmt.Sprintf("--sparsity %v: want a fraction in [0, 1), e.g. 0.95", *sparsity)}
 	}
-	inputs := reportInputs(experiments, records, fs.Args())
+	inputs := reportInputs(experiments, records, pos)
 	opt := report.Options{
 		Tables:    reportSelect(tables, report.TableNames),
 		Figures:   reportSelect(figures, report.FigureNames),
@@ -135,7 +137,12 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	}
 	ref := reference.Default()
 	res, err := report.Generate(set, ref, opt)
-	if err != nil {
+	var partial *report.PartialError
+	if errors.As(err, &partial) {
+		for _, f := range partial.Failed {
+			fmt.Fprintf(os.Stderr, "cofi report: not rendered: %s\n", f)
+		}
+	} else if err != nil {
 		return err
 	}
 	if *print {
@@ -152,6 +159,9 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	}
 	fmt.Printf("cofi report: %d runs; tables: %s; figures: %s\n", len(set.Runs), orNone(res.Tables), orNone(res.Figures))
 	fmt.Printf("cofi report: wrote %d files to %s (start with %s)\n", len(res.Files), opt.Out, filepath.Join(opt.Out, "report.md"))
+	if partial != nil {
+		return exitCode{1, fmt.Sprintf("%d part(s) not rendered (listed in %s; the rest was written)", len(partial.Failed), filepath.Join(opt.Out, "report.md"))}
+	}
 	return nil
 }
 

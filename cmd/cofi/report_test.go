@@ -29,7 +29,7 @@ func TestReportCommand(t *testing.T) {
 	if code := quiet(t, "report", "--experiment", filepath.Join(fixtures, "grid"), "--out", out, "--formats", "md,tex,svg"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, f := range []string{"report.md", "table2.md", "table2.tex", "layers.md", "structure.md", "runs.md", "layers.svg", "layers.caption.txt"} {
+	for _, f := range []string{"report.md", "table2.md", "table2.tex", "table6.md", "structure.md", "runs.md", "layers.svg", "layers.caption.txt"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
@@ -51,6 +51,24 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(exp, "report", "table2.md")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestReportPaperOnlyEveryFormat: the published numbers alone, every table
+// and figure in every format, without a failure.
+func TestReportPaperOnlyEveryFormat(t *testing.T) {
+	out := t.TempDir()
+	if code := quiet(t, "report", "--tables", "all", "--figures", "all", "--formats", "all", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"report.md", "table2.tex", "table2.csv", "table2.json", "table2.txt", "figure2.pdf", "figure2.png", "figure2.svg", "figure3.svg", "layers.pdf", "runs.bench"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if strings.Contains(string(b), "not rendered") {
+		t.Errorf("report.md lists failures:\n%s", b)
 	}
 }
 

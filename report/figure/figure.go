@@ -157,7 +157,11 @@ func drawLegend(dc draw.Canvas, entries []legendEntry, cols int) {
 		cols = len(entries)
 	}
 	per := (len(entries) + cols - 1) / cols
+	// Fewer columns than asked when the entries fill fewer (5 in 4 columns
+	// is 2 per column, in 3 of them).
+	used := (len(entries) + per - 1) / per
 	w := (dc.Max.X - dc.Min.X) / vg.Length(cols)
+	cols = used
 	for c := 0; c < cols; c++ {
 		l := plot.NewLegend()
 		l.TextStyle.Font = font.From(face, fontLegend)

@@ -94,6 +94,26 @@ func (s *Stage) Reason() string {
 	return ""
 }
 
+// Brief shortens a reason made by Reason to the stage, its failure class and
+// attempt: "final stage failed (oom) [attempt 2 of 2]", without the log text
+// of the message (tables keep that for the table of runs). Other reasons are
+// returned as they are.
+func Brief(reason string) string {
+	i := strings.Index(reason, " stage failed (")
+	if i < 0 {
+		return reason
+	}
+	j := strings.Index(reason[i:], ")")
+	if j < 0 {
+		return reason
+	}
+	out := reason[:i+j+1]
+	if k := strings.LastIndex(reason, " [attempt "); k > i+j && strings.HasSuffix(reason, "]") {
+		out += reason[k:]
+	}
+	return out
+}
+
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 160 {
