@@ -46,6 +46,10 @@ type Result struct {
 	Train     *Train             `json:"train,omitempty"`
 	Model     string             `json:"model,omitempty"` // checkpoint directory produced, relative to the stage directory
 	Notes     []string           `json:"notes,omitempty"` // human-readable remarks (e.g. "classifier initialised N(0,0.02)")
+
+	// Evaluated is, for an eval, the checkpoint directory evaluated as given
+	// ("models/CoFi-MNLI-s95"): the released-models table matches on its name.
+	Evaluated string `json:"evaluated,omitempty"`
 }
 
 // Size is the model size counted as the paper does: encoder weights, biases

@@ -42,6 +42,8 @@ var (
 
 // tableSpecs lists every table in report order.
 var tableSpecs = []TableSpec{
+	{Name: "table1", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table1(s, r) }),
+		Applies: func(s *runs.Set) bool { return len(s.Sparsities("mnli", "cofi")) > 0 }},
 	{Name: "table2", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, sel Selection) *table.Table { return Table2(s, r, sel) }),
 		Applies: func(s *runs.Set) bool { return s.Has("teacher", "cofi", "tinybert4") }},
 	{Name: "table4", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table4(s, r) }),
@@ -51,6 +53,8 @@ var tableSpecs = []TableSpec{
 	{Name: "table6", Aliases: []string{"layers"}, Build: ok(Table6), Applies: deep},
 	{Name: "structure", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return StructureTable(s) }),
 		Applies: pruned},
+	{Name: "released", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return ReleasedTable(s, r) }),
+		Applies: func(s *runs.Set) bool { return len(s.Evals) > 0 }},
 	{Name: "runs", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return RunsTable(s) }),
 		Applies: func(*runs.Set) bool { return true }},
 }
@@ -127,7 +131,7 @@ func deep(set *runs.Set) bool {
 
 // Applicable returns the tables and figures the runs have data for.
 func Applicable(set *runs.Set) (tables, figures []string) {
-	if len(set.Runs) == 0 {
+	if len(set.Runs) == 0 && len(set.Evals) == 0 {
 		return nil, nil
 	}
 	for _, t := range tableSpecs {

@@ -35,6 +35,15 @@ func golden(t *testing.T, name string, got []byte) {
 
 func load(t *testing.T, exps ...string) *runs.Set {
 	t.Helper()
+	if len(exps) == 1 && exps[0] == "evals" {
+		evals, err := runs.LoadEvals(filepath.Join("testdata", "evals"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := runs.FromRecords("none", nil)
+		s.Evals = evals
+		return s
+	}
 	var paths []string
 	for _, e := range exps {
 		paths = append(paths, filepath.Join("testdata", e))
@@ -54,7 +63,7 @@ func TestTablesGolden(t *testing.T) {
 		table, exp string
 	}{
 		{"table2", "grid"}, {"table4", "ablation"}, {"table5", "ablation"},
-		{"table6", "grid"}, {"structure", "grid"}, {"runs", "grid"},
+		{"table6", "grid"}, {"structure", "grid"}, {"runs", "grid"}, {"table1", "sweep"}, {"released", "evals"},
 	} {
 		set := load(t, c.exp)
 		tb, err := BuildTable(c.table, set, ref, Selection{})
@@ -222,9 +231,9 @@ func TestApplicable(t *testing.T) {
 		exp             string
 		tables, figures string
 	}{
-		{"grid", "table2,table6,structure,runs", "layers-grid"},
-		{"ablation", "table2,table4,table5,table6,structure,runs", "figure2,figure3,layers-grid"},
-		{"sweep", "table2,table6,structure,runs", "figure2,figure3,layers-grid"},
+		{"grid", "table1,table2,table6,structure,runs", "layers-grid"},
+		{"ablation", "table1,table2,table4,table5,table6,structure,runs", "figure2,figure3,layers-grid"},
+		{"sweep", "table1,table2,table6,structure,runs", "figure2,figure3,layers-grid"},
 	} {
 		tb, fg := Applicable(load(t, c.exp))
 		if strings.Join(tb, ",") != c.tables || strings.Join(fg, ",") != c.figures {
@@ -295,5 +304,47 @@ func TestGenerate(t *testing.T) {
 	}
 	if _, err := Generate(set, reference.Default(), Options{Out: out, Formats: []string{"docx"}}); err == nil || !strings.Contains(err.Error(), `unknown format "docx"`) {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestReleasedTable: evals are matched to released checkpoints by the name of
+// the directory evaluated, averaged, and compared with the published score.
+func TestReleasedTable(t *testing.T) {
+	tb := ReleasedTable(load(t, "evals"), reference.Default())
+	mnli := row(t, tb, "CoFi-MNLI-s95")
+	for key, want := range map[string]string{"paper_score": "80.6", "score": "80.5", "delta": "-0.1", "sparsity": "94.3%", "speedup": "5.2×", "paper_speedup": "12.1×"} {
+		if got := mnli.Cells[col(t, tb, key)].Value(); got != want {
+			t.Errorf("MNLI-s95 %s = %q, want %q", key, got, want)
+		}
+	}
+	sst := row(t, tb, "CoFi-SST2-s60")
+	if c := sst.Cells[col(t, tb, "speedup")]; c.Kind != table.Missing || !strings.Contains(c.Note, "--latency") {
+		t.Errorf("SST2-s60 speedup without latency: %+v", c)
+	}
+	if c := row(t, tb, "CoFi-RTE-s96").Cells[col(t, tb, "score")]; c.Kind != table.Missing {
+		t.Errorf("RTE-s96 not evaluated: %+v", c)
+	}
+	if len(tb.Notes) != 1 || !strings.Contains(tb.Notes[0], "my-bert") {
+		t.Errorf("notes %v", tb.Notes)
+	}
+	if !strings.Contains(tb.Caption, "ours measured on cuda: NVIDIA A100") {
+		t.Errorf("caption lacks the eval's device: %s", tb.Caption)
+	}
+}
+
+// TestTable1OursAt60And95: our CoFi rows of Table 1 at 60 % and 95 % on MNLI.
+func TestTable1OursAt60And95(t *testing.T) {
+	tb := Table1(load(t, "sweep"), reference.Default())
+	if got := row(t, tb, "CoFi 95% (ours)").Cells[col(t, tb, "mnli")].Value(); got != "80.7 ± 0.4 (n=2)" {
+		t.Errorf("ours at 95%%: %q", got)
+	}
+	if got := row(t, tb, "CoFi 60% (ours)").Cells[col(t, tb, "mnli")].Value(); got == "—" || got == "" {
+		t.Errorf("ours at 60%%: %q", got)
+	}
+	if got := row(t, tb, "CoFi 12.1× (paper)").Cells[col(t, tb, "params_m")].Value(); got != "4.4" {
+		t.Errorf("paper CoFi params %q", got)
+	}
+	if got := row(t, tb, "DistilBERT6").Cells[col(t, tb, "unlabeled")].Value(); got != "yes" {
+		t.Errorf("DistilBERT6 unlabeled %q", got)
 	}
 }

@@ -58,22 +58,27 @@ func init() {
 
 func runReport(args []string) error {
 	fs := newFlagSet("report", "[flags] [EXPERIMENT_DIR | RECORDS_FILE]...", `
-Render Table 2, Table 4, Table 5, the remaining-layers table, a per-run structure table and a table of
-every run (Markdown, plain text, LaTeX with booktabs, CSV, JSON), and Figure 2, Figure 3 and the
-remaining-layers grid (PDF, SVG, PNG) from the run records of one or more experiments, next to the numbers
-published in the paper, with the difference. Several seeds show as mean ± sample std (n); a cell without a
+Render the paper's Tables 1, 2, 4, 5 and 6 (remaining layers), the released checkpoints re-evaluated, a
+per-run structure table and a table of every run (Markdown, plain text, LaTeX with booktabs sized to an ACL
+column or page, CSV, JSON), and Figure 2, Figure 3 and the remaining-layers grid (PDF and SVG with subset
+fonts, PNG) from the run records of one or more experiments, next to the numbers published in the paper,
+with the difference. Several seeds show as mean ± sample std (n); a cell without a
 result shows the paper's value and a marked gap with the reason from its record. An index report.md shows
 every table and links every figure. The same records give byte-identical output.
 
-Inputs are experiment directories (their records.jsonl) or records files, as arguments or flags. With no
-inputs, an explicit --tables/--figures and --out render the published numbers alone.
+Inputs are experiment directories (their records.jsonl) or records files, as arguments or flags, and
+--evals for the results of 'cofi eval --out DIR' on the authors' released checkpoints (table "released").
+With no inputs, an explicit --tables/--figures and --out render the published numbers alone.
+A table or figure that cannot be rendered is listed in report.md and on standard error, the rest is
+written, and the exit status is 1.
 
 Tables: `+strings.Join(report.TableNames, ", ")+`.
 Figures: `+strings.Join(report.FigureNames, ", ")+` (figure2 writes a page-wide figure2 and one
 column-wide figure2-<task> per task).
 Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for benchstat, runs.bench).`)
-	var experiments, records, tables, figures, formats, tasks reportList
+	var experiments, records, tables, figures, formats, tasks, evals reportList
 	fs.Var(&experiments, "experiment", "experiment directory holding records.jsonl (repeatable, comma-separated)")
+	fs.Var(&evals, "evals", "results of 'cofi eval --out DIR' (result.json files or directories searched for them) for the released-checkpoints table (repeatable)")
 	fs.Var(&records, "records", "records file (repeatable, comma-separated)")
 	fs.Var(&tables, "tables", "tables to render: auto (those the records fill), all, none, or a list")
 	fs.Var(&figures, "figures", "figures to render: auto, all, none, or a list")
@@ -111,7 +116,7 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	}
 	set := &runs.Set{}
 	if len(inputs) == 0 {
-		if opt.Out == "" || (opt.Tables == nil && opt.Figures == nil) {
+		if opt.Out == "" || (opt.Tables == nil && opt.Figures == nil && len(evals) == 0) {
 			return exitCode{2, "no records: give experiment directories or records files (or --out with explicit --tables/--figures for the published numbers alone)"}
 		}
 	} else {
@@ -122,6 +127,16 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 		if opt.Out == "" {
 			opt.Out = filepath.Join(reportDir(inputs[0]), "report")
 		}
+	}
+	if len(evals) > 0 {
+		es, err := runs.LoadEvals(evals...)
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			return fmt.Errorf("no eval results (result.json of kind eval) in %s", strings.Join(evals, ", "))
+		}
+		set.Evals = append(set.Evals, es...)
 	}
 	for _, p := range set.Problems {
 		fmt.Fprintf(os.Stderr, "cofi report: warning: %s\n", p)

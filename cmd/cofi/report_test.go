@@ -149,3 +149,15 @@ func TestCompareCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestReportEvals: the released-checkpoints table from cofi eval results alone.
+func TestReportEvals(t *testing.T) {
+	out := t.TempDir()
+	if code := quiet(t, "report", "--evals", filepath.Join(fixtures, "evals"), "--figures", "none", "--formats", "md", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "released.md"))
+	if err != nil || !strings.Contains(string(b), "80.5") {
+		t.Errorf("released.md: %v\n%s", err, b)
+	}
+}

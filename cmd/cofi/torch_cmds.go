@@ -218,7 +218,7 @@ func evalCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	res := &record.Result{Schema: record.SchemaVersion, Kind: record.KindEval, Task: t.Name}
+	res := &record.Result{Schema: record.SchemaVersion, Kind: record.KindEval, Task: t.Name, Evaluated: *model}
 	err = torch.Catch(func() error {
 		td, err := train.ForModel(t, *model, *dataDir, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
 		if err != nil {
@@ -234,7 +234,8 @@ func evalCmd(args []string) error {
 			return err
 		}
 		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
-		fmt.Printf("structure: heads %v\n           FFN units %v\n           hidden %d of %d\n", res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden, res.Structure.HiddenFull)
+		// Standard output is the result's JSON alone; the human summary goes to standard error.
+		fmt.Fprintf(os.Stderr, "structure: heads %v\n           FFN units %v\n           hidden %d of %d\n", res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden, res.Structure.HiddenFull)
 		if *withLatency {
 			sp := hparams.Defaults(record.KindSpeed, t)
 			lc := latency.Config{Batch: *latBatch, SeqLen: *seqLen, Rounds: hparams.Int(sp, "rounds"), Batches: *batches, Log: os.Stderr}

@@ -313,6 +313,7 @@ func sortedKinds(m map[string]*Stage) []string {
 // Set is every run found in some records files.
 type Set struct {
 	Runs     []*Run
+	Evals    []Eval   // checkpoints evaluated by cofi eval (LoadEvals, or eval records that name one)
 	Sources  []string // records files read
 	Problems []string // unusable lines ("file: line N: ...")
 	Warnings []string // ambiguities resolved by the rules above
@@ -452,6 +453,11 @@ func build(all []sourced) *Set {
 	}
 	sort.SliceStable(set.Runs, func(i, j int) bool { return Less(set.Runs[i].Key, set.Runs[j].Key) })
 	sort.Strings(set.Warnings)
+	for _, s := range all {
+		if s.rec.StageKind == record.KindEval && s.rec.Status == record.StatusOK && s.rec.Result != nil && s.rec.Result.Evaluated != "" {
+			set.Evals = append(set.Evals, Eval{Source: fmt.Sprintf("%s:%d", s.file, s.n), Result: s.rec.Result})
+		}
+	}
 	return set
 }
 

@@ -144,8 +144,8 @@ func text(s string, bold bool) texPiece {
 	// TeX breaks lines at spaces, after explicit hyphens and where allowed.
 	minEm := 0.0
 	for _, w := range strings.Fields(s) {
-		for _, part := range listBreak.Split(w, -1) {
-			minEm = max(minEm, emWidth(part+",", bold, false))
+		for _, part := range listBreak.FindAllString(w, -1) {
+			minEm = max(minEm, emWidth(part, bold, false))
 		}
 	}
 	return texPiece{t, emWidth(s, bold, false), minEm}
@@ -318,7 +318,7 @@ func wrap(cols []*texCol, pt, sep, target float64) (float64, bool) {
 
 var (
 	listComma = regexp.MustCompile(`,([^ ])`)
-	listBreak = regexp.MustCompile(`[-,]`)
+	listBreak = regexp.MustCompile(`[^-,]*[-,]?`) // the pieces a word breaks into, with their hyphen or comma
 )
 
 var tableNumber = regexp.MustCompile(`^Table [0-9A-Za-z]+: `)
