@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +103,10 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	if len(formats) == 1 && formats[0] == "all" {
 		formats = report.Formats()
 	}
-	if *sparsity < 0 || *sparsity >= 1 {
+	if !(*dpi > 0) || math.IsInf(*dpi, 0) {
+		return exitCode{2, fmt.Sprintf("--dpi %v: want a positive number of dots per inch, e.g. 300", *dpi)}
+	}
+	if !(*sparsity >= 0 && *sparsity < 1) {
 		return exitCode{2, fmt.Sprintf("--sparsity %v: want a fraction in [0, 1), e.g. 0.95", *sparsity)}
 	}
 	inputs := reportInputs(experiments, records, pos)
