@@ -84,10 +84,14 @@ demo: build
 
 # Nightly regression run: the grid reruns only when the code changed
 # (invalidate_on_commit), then is compared with the accepted baseline.
+# records.jsonl keeps every night's records (each carries its commit), so the
+# report draws each headline metric night by night (table and figure
+# "history") and compare names the night a metric left its tolerance band.
 NIGHTLY_BASELINE := results/nightly-baseline
 nightly: build
 	$(BIN) run configs/nightly.toml $(RUN_FLAGS)
-	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,bench
+	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,svg,png,bench \
+	  $$( [ -f $(NIGHTLY_BASELINE)/records.jsonl ] && echo --baseline $(NIGHTLY_BASELINE) )
 	@if [ -f $(NIGHTLY_BASELINE)/records.jsonl ]; then \
 	  $(BIN) compare --baseline $(NIGHTLY_BASELINE) --json-out results/nightly/compare.json results/nightly; \
 	else \

@@ -33,6 +33,9 @@ type FigureSpec struct {
 	Name    string
 	Build   func(set *runs.Set, ref *reference.Data, sel Selection) ([]*figure.Figure, error)
 	Applies func(set *runs.Set) bool
+	// Link lists the figures in report.md as links (one per run) instead of
+	// showing each.
+	Link bool
 }
 
 var (
@@ -55,6 +58,8 @@ var tableSpecs = []TableSpec{
 		Applies: pruned},
 	{Name: "released", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return ReleasedTable(s, r) }),
 		Applies: func(s *runs.Set) bool { return len(s.Evals) > 0 }},
+	{Name: "history", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, sel Selection) *table.Table { return HistoryTable(s, sel) }),
+		Applies: nightly},
 	{Name: "runs", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return RunsTable(s) }),
 		Applies: func(*runs.Set) bool { return true }},
 }
@@ -66,6 +71,10 @@ var figureSpecs = []FigureSpec{
 		f, err := figure.Figure3(s, r)
 		return []*figure.Figure{f}, err
 	}, Applies: curve},
+	{Name: "history", Build: func(s *runs.Set, _ *reference.Data, sel Selection) ([]*figure.Figure, error) { return buildHistory(s, sel) },
+		Applies: nightly},
+	{Name: "curves", Build: func(s *runs.Set, _ *reference.Data, _ Selection) ([]*figure.Figure, error) { return buildCurves(s) },
+		Applies: hasCurves, Link: true},
 	{Name: "layers-grid", Build: func(s *runs.Set, r *reference.Data, sel Selection) ([]*figure.Figure, error) {
 		f, err := figure.LayersGrid(s, r, sel.Tasks)
 		return []*figure.Figure{f}, err
@@ -165,6 +174,15 @@ func BuildTable(name string, set *runs.Set, ref *reference.Data, sel Selection) 
 		}
 	}
 	return nil, fmt.Errorf("unknown table %q (known: %s)", name, strings.Join(TableNames, ", "))
+}
+
+func figureSpec(name string) FigureSpec {
+	for _, f := range figureSpecs {
+		if f.Name == name {
+			return f
+		}
+	}
+	return FigureSpec{}
 }
 
 // BuildFigures builds the figures of one name; a builder's panic is its error.

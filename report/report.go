@@ -140,13 +140,18 @@ func Generate(set *runs.Set, ref *reference.Data, opt Options) (*Result, error) 
 	for _, name := range figures {
 		figs, err := BuildFigures(name, set, ref, opt.Selection)
 		if err != nil {
-			fail(&body, name, err)
-			continue
+			fail(&body, name, err) // and render the ones that were built
+		}
+		link := figureSpec(name).Link
+		if link && len(figs) > 0 {
+			fmt.Fprintf(&body, "\n### Figures %s\n\n", name)
 		}
 		for _, fig := range figs {
 			res.Figures = append(res.Figures, fig.ID)
 			wrote := map[string]bool{}
-			fmt.Fprintf(&body, "\n### Figure %s\n", fig.ID)
+			if !link {
+				fmt.Fprintf(&body, "\n### Figure %s\n", fig.ID)
+			}
 			for _, f := range formats {
 				if !isFigureFormat(f) {
 					continue
@@ -166,12 +171,22 @@ func Generate(set *runs.Set, ref *reference.Data, opt Options) (*Result, error) 
 					return res, err
 				}
 			}
+			img := ""
+			for _, f := range []string{"svg", "png", "pdf"} {
+				if wrote[f] && img == "" {
+					img = fig.ID + "." + f
+				}
+			}
+			if link {
+				if img != "" {
+					fmt.Fprintf(&body, "- [%s](%s): %s\n", fig.ID, img, fig.Caption)
+				} else {
+					fmt.Fprintf(&body, "- %s: %s\n", fig.ID, fig.Caption)
+				}
+				continue
+			}
 			body.WriteString("\n")
 			if wrote["svg"] || wrote["png"] {
-				img := fig.ID + ".svg"
-				if !wrote["svg"] {
-					img = fig.ID + ".png"
-				}
 				fmt.Fprintf(&body, "![%s](%s)\n\n", fig.ID, img)
 			}
 			fmt.Fprintf(&body, "%s\n", fig.Caption)

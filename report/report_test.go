@@ -63,7 +63,7 @@ func TestTablesGolden(t *testing.T) {
 		table, exp string
 	}{
 		{"table2", "grid"}, {"table4", "ablation"}, {"table5", "ablation"},
-		{"table6", "grid"}, {"structure", "grid"}, {"runs", "grid"}, {"table1", "sweep"}, {"released", "evals"},
+		{"table6", "grid"}, {"structure", "grid"}, {"runs", "grid"}, {"table1", "sweep"}, {"released", "evals"}, {"history", "nightly"},
 	} {
 		set := load(t, c.exp)
 		tb, err := BuildTable(c.table, set, ref, Selection{})
@@ -346,5 +346,51 @@ func TestTable1OursAt60And95(t *testing.T) {
 	}
 	if got := row(t, tb, "DistilBERT6").Cells[col(t, tb, "unlabeled")].Value(); got != "yes" {
 		t.Errorf("DistilBERT6 unlabeled %q", got)
+	}
+}
+
+// TestCurves: one training-curve figure per run from its stage's
+// metrics.jsonl (a failed stage's too), linked from report.md.
+func TestCurves(t *testing.T) {
+	out := t.TempDir()
+	set := load(t, "curves")
+	if _, fg := Applicable(set); !strings.Contains(strings.Join(fg, ","), "curves") {
+		t.Errorf("curves not applicable: %v", fg)
+	}
+	res, err := Generate(set, reference.Default(), Options{Out: out, Tables: []string{}, Figures: []string{"curves"}, Formats: []string{"svg"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Figures, ","); got != "curve-rte-teacher-s57,curve-rte-cofi-95-s57" {
+		t.Errorf("figures %s", got)
+	}
+	index, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(index), "- [curve-rte-cofi-95-s57](curve-rte-cofi-95-s57.svg): Training curve of rte cofi 95% seed 57 (prune stage)") {
+		t.Errorf("report.md does not link the curve:\n%s", index)
+	}
+	svg, _ := os.ReadFile(filepath.Join(out, "curve-rte-cofi-95-s57.svg"))
+	for _, want := range []string{"expected", "target", "λ1", "lagrangian", "dev rte/acc"} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("curve lacks %q", want)
+		}
+	}
+}
+
+// TestHistoryTable: the nights in order, the baseline first, values outside
+// the band marked, and the night a metric left its band named.
+func TestHistoryTable(t *testing.T) {
+	set := load(t, "nightly")
+	tb := HistoryTable(set, Selection{Baseline: load(t, "nightly-baseline")})
+	if len(tb.Rows) != 5 || tb.Rows[0].Label != "baseline" || tb.Rows[3].Label != "2025-04-03 ccccccc" {
+		t.Fatalf("rows %+v", tb.Rows)
+	}
+	if c := tb.Rows[3].Cells[col(t, tb, "rte cofi 95% seed 57/rte/acc")]; c.Value() != "63.2" || !strings.Contains(c.Note, "outside the tolerance band 64.2–65.2") {
+		t.Errorf("night 3 rte cofi %+v", c)
+	}
+	if len(tb.Notes) != 1 || !strings.Contains(tb.Notes[0], "left its band on 2025-04-03 ccccccc") || !strings.Contains(tb.Caption, "accepted baseline") {
+		t.Errorf("notes %v caption %s", tb.Notes, tb.Caption)
+	}
+	if tb := HistoryTable(load(t, "sweep"), Selection{}); len(tb.Rows) != 0 {
+		t.Error("one version of the code has no history")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cofiharness/cofi/report/compare"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/report/table"
 	"github.com/cofiharness/cofi/results/reference"
@@ -19,6 +20,10 @@ type Selection struct {
 	// Sparsity of the CoFi models in Table 2; 0 means the paper's per task
 	// (95 %, SQuAD 92.4 %) and 95 % for tasks not in the paper.
 	Sparsity float64
+	// Baseline and Tolerances are the accepted runs and the tolerances the
+	// nightly history is judged with (nil: the first night, the defaults).
+	Baseline   *runs.Set
+	Tolerances compare.Tolerances
 }
 
 // sparsityTol is how far a run's target sparsity may be from the one a

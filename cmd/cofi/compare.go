@@ -24,6 +24,9 @@ delta, the tolerance and a verdict. Scores are better higher, latency lower, spe
 sparsity reached better closer to its target. A run that failed in the current set where the baseline
 succeeded, and a baseline cell missing from the current set (unless --allow-missing), are regressions.
 Latency is not judged when the device changed (the speedup, relative to the same device, still is).
+When CURRENT holds the records of several nights (an experiment rerun on every commit, as the nightly
+grid is), the latest night is compared and each regression names the first night of its run of nights
+outside the tolerance band ("outside the band since 2026-12-01 3243267").
 
 Tolerances: a comma-separated list of KEY=abs:N or KEY=rel:N% where KEY is score (alias metric),
 latency, speedup, sparsity, or an exact metric key such as mnli-m/acc (which overrides its class).
@@ -59,7 +62,13 @@ Exit status: 0 when nothing regressed beyond tolerance, 1 when something did, 2 
 	if len(base.Runs) == 0 {
 		return fmt.Errorf("baseline %s has no usable records", *baseline)
 	}
-	res := compare.Compare(base, cur, compare.Options{Tolerances: tol, AllowMissing: *allowMissing})
+	opts := compare.Options{Tolerances: tol, AllowMissing: *allowMissing}
+	res := compare.Compare(base, cur, opts)
+	if len(cur.Nights) > 1 {
+		// Records of several nights: the current values are the last night's;
+		// name the night each regression left the tolerance band.
+		res.Annotate(compare.History(base, cur.Nights, opts))
+	}
 	if *asJSON {
 		err = res.WriteJSON(os.Stdout)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/report"
+	"github.com/cofiharness/cofi/report/compare"
 	"github.com/cofiharness/cofi/report/figure"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/report/table"
@@ -73,6 +74,12 @@ With no inputs, an explicit --tables/--figures and --out render the published nu
 A table or figure that cannot be rendered is listed in report.md and on standard error, the rest is
 written, and the exit status is 1.
 
+Records of several versions of the code (an experiment rerun on every commit, as configs/nightly.toml
+is) also give the nightly history: table and figure "history", each cell's headline metric night by
+night against --baseline and its tolerance band. Every training stage's metrics.jsonl gives figure
+"curves": one small figure per run (loss terms, learning rate, expected vs target sparsity, λ1/λ2,
+dev metric by step), linked from report.md.
+
 Tables: `+strings.Join(report.TableNames, ", ")+`.
 Figures: `+strings.Join(report.FigureNames, ", ")+` (figure2 writes a page-wide figure2 and one
 column-wide figure2-<task> per task).
@@ -86,6 +93,8 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	fs.Var(&formats, "formats", "output formats: a list, or all (default md,txt,tex,csv,json,pdf,svg,png)")
 	fs.Var(&tasks, "tasks", "task columns and figure panels (default: the paper's plus any other task run)")
 	out := fs.String("out", "", "output directory (default: <first experiment>/report)")
+	baseline := fs.String("baseline", "", "accepted baseline (experiment directory or records file) the nightly history is drawn against (default: the first night)")
+	tolerance := fs.String("tolerance", "", "tolerances of the history's bands, as for cofi compare (e.g. score=abs:0.5)")
 	sparsity := fs.Float64("sparsity", 0, "CoFi sparsity for Table 2 (default: the paper's, 95% and SQuAD 92.4%)")
 	dpi := fs.Float64("dpi", 300, "PNG resolution in dots per inch")
 	embed := fs.Bool("embed-fonts", true, "embed fonts in SVG figures (PDF figures always embed them)")
@@ -110,12 +119,16 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 		return exitCode{2, fmt.Sprintf("--sparsity %v: want a fraction in [0, 1), e.g. 0.95", *sparsity)}
 	}
 	inputs := reportInputs(experiments, records, pos)
+	tol, err := compare.ParseTolerances(*tolerance)
+	if err != nil {
+		return exitCode{2, err.Error()}
+	}
 	opt := report.Options{
 		Tables:    reportSelect(tables, report.TableNames),
 		Figures:   reportSelect(figures, report.FigureNames),
 		Formats:   formats,
 		Out:       *out,
-		Selection: report.Selection{Tasks: tasks, Sparsity: *sparsity},
+		Selection: report.Selection{Tasks: tasks, Sparsity: *sparsity, Tolerances: tol},
 		Figure:    figure.Options{DPI: *dpi, EmbedFonts: *embed},
 	}
 	set := &runs.Set{}
@@ -124,12 +137,16 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 			return exitCode{2, "no records: give experiment directories or records files (or --out with explicit --tables/--figures for the published numbers alone)"}
 		}
 	} else {
-		var err error
 		if set, err = runs.Load(inputs...); err != nil {
 			return err
 		}
 		if opt.Out == "" {
 			opt.Out = filepath.Join(reportDir(inputs[0]), "report")
+		}
+	}
+	if *baseline != "" {
+		if opt.Selection.Baseline, err = runs.Load(*baseline); err != nil {
+			return err
 		}
 	}
 	if len(evals) > 0 {

@@ -161,3 +161,22 @@ func TestReportEvals(t *testing.T) {
 		t.Errorf("released.md: %v\n%s", err, b)
 	}
 }
+
+// TestNightlyHistory: the report of a nightly experiment draws the history
+// against the baseline; compare names the night a metric left its band.
+func TestNightlyHistory(t *testing.T) {
+	out := t.TempDir()
+	base := filepath.Join(fixtures, "nightly-baseline")
+	if code := quiet(t, "report", filepath.Join(fixtures, "nightly"), "--baseline", base, "--formats", "md,svg", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"history.md", "history.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, _ := captured(t, "compare", "--baseline", base, filepath.Join(fixtures, "nightly"))
+	if code != 1 || !strings.Contains(stdout, "outside the band since 2025-04-03 ccccccc") {
+		t.Errorf("compare: exit %d\n%s", code, stdout)
+	}
+}

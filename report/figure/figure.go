@@ -232,7 +232,10 @@ func (ticks) Ticks(lo, hi float64) []plot.Tick {
 			r = 0 // not "-0" or "-0.0"
 		}
 		label := strconv.FormatFloat(r, 'f', -1, 64)
-		if step < 1 {
+		switch {
+		case step < 1e-3:
+			label = strconv.FormatFloat(r, 'g', 3, 64) // learning rates: "2e-05", not "0.000020"
+		case step < 1:
 			label = strconv.FormatFloat(r, 'f', int(math.Ceil(-math.Log10(step))), 64)
 		}
 		out = append(out, plot.Tick{Value: r, Label: label})

@@ -22,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/cofiharness/cofi/record/steplog"
+	"github.com/cofiharness/cofi/report/compare"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/results/reference"
 )
@@ -47,6 +49,30 @@ func figures(t *testing.T) []*Figure {
 		func() (*Figure, error) { return Figure2Task(set, ref, "mnli") },
 		func() (*Figure, error) { return Figure3(set, ref) },
 		func() (*Figure, error) { return LayersGrid(set, ref, nil) },
+		func() (*Figure, error) {
+			c, err := steplog.Read("../testdata/curves/stages/prune-rte/metrics.jsonl")
+			if err != nil {
+				return nil, err
+			}
+			return TrainingCurve(CurveRun{ID: "curve", Label: "rte cofi 95% seed 57 (prune stage)", Metric: "rte/acc", Curve: c})
+		},
+		func() (*Figure, error) {
+			base, err := runs.Load("../testdata/nightly-baseline")
+			if err != nil {
+				return nil, err
+			}
+			cur, err := runs.Load("../testdata/nightly")
+			if err != nil {
+				return nil, err
+			}
+			var trends []compare.Trend
+			for _, tr := range compare.History(base, cur.Nights, compare.Options{}) {
+				if tr.Metric != "speedup" && tr.Metric != "sparsity_reached" {
+					trends = append(trends, tr)
+				}
+			}
+			return History(trends, "the accepted baseline", cur.Latest())
+		},
 	} {
 		f, err := build()
 		if err != nil {
@@ -248,7 +274,11 @@ func TestPDF(t *testing.T) {
 			if !strings.Contains(s, "/FontFile2") || strings.Contains(s, "/Type3") {
 				t.Error("fonts are not embedded as TrueType")
 			}
-			if !strings.Contains(s, "/CreationDate (D:20250302") {
+			date := f.Date
+			if date.IsZero() {
+				date = defaultDate
+			}
+			if !strings.Contains(s, "/CreationDate (D:"+date.UTC().Format("20060102")) {
 				t.Errorf("creation date is not the newest record's: %q", regexp.MustCompile(`/CreationDate \([^)]*\)`).FindString(s))
 			}
 			if again := render(t, f, "pdf", Options{}); !bytes.Equal(b, again) {
