@@ -71,7 +71,9 @@ var figureSpecs = []FigureSpec{
 		f, err := figure.Figure3(s, r)
 		return []*figure.Figure{f}, err
 	}, Applies: curve},
-	{Name: "history", Build: func(s *runs.Set, _ *reference.Data, sel Selection) ([]*figure.Figure, error) { return buildHistory(s, sel) },
+	{Name: "history", Build: func(s *runs.Set, _ *reference.Data, sel Selection) ([]*figure.Figure, error) {
+		return buildHistory(s, sel)
+	},
 		Applies: nightly},
 	{Name: "curves", Build: func(s *runs.Set, _ *reference.Data, _ Selection) ([]*figure.Figure, error) { return buildCurves(s) },
 		Applies: hasCurves, Link: true},
