@@ -18,7 +18,7 @@ TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 	reproduce-table2 reproduce-table4 reproduce-table5 reproduce-figure2 reproduce-figure3
 
 help:
-	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on synthetic tasks (CPU, minutes)"
+	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on a synthetic task (CPU, minutes)"
 	@echo "make build   build $(BIN) against libtorch (installs Debian's libtorch-dev when root)"
 	@echo "make test    vet, then every test: pure-Go packages without libtorch, then the libtorch ones"
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
@@ -78,9 +78,9 @@ reproduce-%: build
 demo: build
 	$(BIN) synth --out data/synthetic
 	$(BIN) run configs/demo.toml $(RUN_FLAGS)
-	$(BIN) report --experiment results/demo --formats md,txt,csv,json,png,svg,pdf
-	@cat results/demo/report/table2.txt
-	@echo "outputs: results/demo/report/report.md (tables), results/demo/report/figure2.png (Pareto figure)"
+	$(BIN) report --experiment results/demo --formats md,txt,tex,csv,json,png,svg,pdf
+	@cat results/demo/report/table2.txt; echo; cat results/demo/report/table4.txt; echo; cat results/demo/report/table5.txt
+	@echo "outputs: results/demo/report/report.md (tables, links to every run's training curve), results/demo/report/figure2-syn-pair.png (score against speedup and size)"
 
 # Nightly regression run: the grid reruns only when the code changed
 # (invalidate_on_commit), then is compared with the accepted baseline.

@@ -143,6 +143,13 @@ func RunsTable(set *runs.Set) *table.Table {
 			{Key: "train_h", Header: "train (h)"}, {Key: "status", Header: "status"},
 		},
 	}
+	// Millions with one decimal, or three for models under a million (the demo's).
+	paramDigits := 3
+	for _, r := range set.Runs {
+		if sz, _ := r.Size(); sz != nil && sz.Params >= 1e6 {
+			paramDigits = 1
+		}
+	}
 	for _, r := range set.Runs {
 		cells := make([]table.Cell, len(t.Columns))
 		h := r.Headline()
@@ -159,7 +166,7 @@ func RunsTable(set *runs.Set) *table.Table {
 		cells[2] = table.Txt(otherMetrics(r, metric))
 		if sz, _ := r.Size(); sz != nil {
 			cells[3] = table.Num(sz.Sparsity*100, 1, "%")
-			cells[4] = table.Num(float64(sz.Params)/1e6, 1, "")
+			cells[4] = table.Num(float64(sz.Params)/1e6, paramDigits, "")
 		}
 		if sp := r.Speedup(); sp.OK {
 			cells[5] = table.Num(sp.V, 2, "×")
