@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cofiharness/cofi/report/compare"
+	"github.com/cofiharness/cofi/report/figure"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/report/table"
 	"github.com/cofiharness/cofi/results/reference"
@@ -107,6 +108,12 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			return
 		}
 		label := methodLabel(ref, methodName)
+		if methodName == "teacher" && !withPaper && len(tasks) > 0 {
+			// Without the paper's rows the teacher is ours alone: named after its recorded shape.
+			if name := figure.TeacherName(set, tasks[0]); name != "teacher" {
+				label = name + " (teacher)"
+			}
+		}
 		ours, paper, diff := blank(), blank(), blank()
 		oursS, paperS, diffS := blank(), blank(), blank()
 		hasSpeed := false

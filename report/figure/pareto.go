@@ -437,6 +437,12 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 	if len(tasks) > 1 {
 		cols = 4
 	}
+	// Long labels (a teacher named after its shape) get a column of their own.
+	for _, e := range all {
+		if cols == 2 && len([]rune(e.label)) > 24 {
+			cols = 1
+		}
+	}
 	legendH := legendRows(len(all), cols)
 	panelH := vg.Length(1.9) * vg.Inch
 	if len(tasks) == 1 {

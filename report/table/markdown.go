@@ -97,9 +97,10 @@ func notesOf(t *Table) []string {
 	return out
 }
 
+// writeNotes writes the footnotes and notes of plain text (which has no bold).
 func writeNotes(w io.Writer, t *Table) error {
 	notes, _ := t.Footnotes()
-	general := notesOf(t)
+	general := t.Notes
 	var b strings.Builder
 	if len(notes) > 0 || len(general) > 0 {
 		b.WriteString("\n")
