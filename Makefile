@@ -63,7 +63,7 @@ clean:
 # Each target runs its grid from configs/ (resuming whatever exists; a missing
 # data set or model stops it before any work, saying where it looked and how to
 # get it), then renders its report next to the paper's numbers.
-REPORT_table2 := --tables table2,layers,structure,runs --figures layers-grid
+REPORT_table2 := --tables table2,table6,structure,runs --figures layers-grid,curves
 REPORT_table4 := --tables table4,structure,runs --figures none
 REPORT_table5 := --tables table5,runs --figures none
 REPORT_figure2 := --tables runs --figures figure2
