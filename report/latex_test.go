@@ -52,6 +52,9 @@ func TestLaTeXFitsACL(t *testing.T) {
 		{"ablation", load(t, "ablation")},
 		{"sweep", load(t, "sweep")},
 		{"demo", runs.FromRecords("demo", demoRecords())},
+		{"evals", load(t, "evals")},
+		{"nightly", load(t, "nightly")},
+		{"curves", load(t, "curves")},
 	}
 	dir, err := os.MkdirTemp("", "cofi-latex-")
 	if err != nil {
