@@ -47,6 +47,8 @@ var tableSpecs = []TableSpec{
 	{Name: "layers", Build: ok(LayersTable), Applies: deep},
 	{Name: "structure", Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return StructureTable(s) }),
 		Applies: pruned},
+	{Name: "selection", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return SelectionTable(s, r) }),
+		Applies: heldoutRuns},
 	{Name: "runs", Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return RunsTable(s) }),
 		Applies: func(*runs.Set) bool { return true }},
 }
