@@ -261,3 +261,51 @@ sparsities = [0.95]`,
 		}
 	}
 }
+
+// TestReproduceConfigsFollowTheProtocol: the paper's grids run the authors'
+// final fine-tuning sweep, nine final stages on each prune stage, with
+// SQuAD's high-sparsity cell at 92.4 % and Table 6's three seeds.
+func TestReproduceConfigsFollowTheProtocol(t *testing.T) {
+	for _, name := range []string{"table2", "table4", "table5", "table6", "figure2"} {
+		c, err := config.Load("../../configs/"+name+".toml", config.Options{Dir: t.TempDir(), Getenv: noEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := build(t, c, Options{})
+		finals := map[*Stage]int{}
+		seeds := map[string]map[int64]bool{}
+		for _, s := range p.Stages {
+			switch s.Kind {
+			case record.KindFinal:
+				finals[s.Upstream[0]]++
+			case record.KindPrune:
+				if s.Spec.Task == "squad" && s.Spec.Sparsity > 0.9 && s.Spec.Sparsity != 0.924 {
+					t.Errorf("%s: SQuAD pruned to %v, the paper's model is at 92.4%%", name, s.Spec.Sparsity)
+				}
+				if s.Spec.Sparsity == 0.95 {
+					if seeds[s.Spec.Task] == nil {
+						seeds[s.Spec.Task] = map[int64]bool{}
+					}
+					seeds[s.Spec.Task][s.Spec.Seed] = true
+				}
+			}
+		}
+		for _, s := range p.Stages {
+			if s.Kind == record.KindPrune && finals[s] != 9 {
+				t.Errorf("%s: %s has %d final stages, want the authors' 9", name, s.Name(), finals[s])
+			}
+		}
+		for _, g := range p.Sweeps {
+			if g.Sweep.Name != config.AuthorsSweep || len(g.Cells) != 9 {
+				t.Errorf("%s: sweep %s of %s with %d settings", name, g.Sweep.Name, g.Task, len(g.Cells))
+			}
+		}
+		if name == "table6" {
+			for _, tk := range []string{"sst2", "qnli", "mnli", "qqp"} {
+				if len(seeds[tk]) != 3 {
+					t.Errorf("table6: %s at 95%% with seeds %v, want three runs", tk, seeds[tk])
+				}
+			}
+		}
+	}
+}
