@@ -53,16 +53,24 @@ var common = []Key{
 }
 
 // The authors' trainer (CoFiPruning trainer.py) does the same in every
-// stage it runs: teacher, pruning and final fine-tuning.
+// stage it runs: teacher, pruning and final fine-tuning. The synthetic tasks
+// keep the harness's tuned behaviour (their "pre-trained" model is random, so
+// frozen embeddings would stay random): embeddings frozen only while pruning.
 var authorsTrainer = []Key{
+	{"freeze_embeddings", "keep the embeddings (word, position, token type) out of the optimiser, as the authors' trainer always does (trainer.py:124); false trains them", by(true, true, true, false)},
+	{"clip_frozen", "include the frozen embeddings' gradients in the gradient-norm clip, as the authors' clip over model.parameters() does (trainer.py:298); false clips the trained parameters only", by(true, true, true, false)},
+}
+
+// pruneFreeze: pruning freezes the embeddings for every task.
+var pruneFreeze = []Key{
 	{"freeze_embeddings", "keep the embeddings (word, position, token type) out of the optimiser, as the authors' trainer always does (trainer.py:124); false trains them", same(true)},
-	{"clip_frozen", "include the frozen embeddings' gradients in the gradient-norm clip, as the authors' clip over model.parameters() does (trainer.py:298); false clips the trained parameters only", same(true)},
+	authorsTrainer[1],
 }
 
 // evalAtStart: the authors' trainer evaluates before the first step and, when
 // it keeps checkpoints from the start (teacher, final fine-tuning), the
 // starting model can be the one kept.
-var evalAtStart = Key{"eval_at_start", "evaluate the starting model before the first step and let it be the kept checkpoint, as the authors' trainer does (trainer.py:250); false evaluates only after training steps", same(true)}
+var evalAtStart = Key{"eval_at_start", "evaluate the starting model before the first step and let it be the kept checkpoint, as the authors' trainer does (trainer.py:250); false evaluates only after training steps", by(true, true, true, false)}
 
 // layerMatch: the rule the published numbers used (see the deviations table).
 var layerMatch = by("v3", "v3", "v3", "v4")
@@ -73,7 +81,7 @@ var perKind = map[string][]Key{
 		Key{"epochs", "training epochs", by(5.0, 5.0, 2.0, 12.0)},
 		Key{"warmup_frac", "fraction of steps with linear LR warm-up", by(0.0, 0.0, 0.0, 0.06)},
 	),
-	record.KindPrune: append(append(append([]Key{}, common...), authorsTrainer...),
+	record.KindPrune: append(append(append([]Key{}, common...), pruneFreeze...),
 		Key{"lr", "learning rate of the model weights (linear decay, restarted when pruning starts)", by(2e-5, 2e-5, 3e-5, 1e-3)},
 		Key{"epochs", "total pruning epochs, including pre-finetuning and sparsity warm-up", by(100.0, 20.0, 20.0, 20.0)},
 		Key{"prepruning_epochs", "distillation-only epochs before masks are trained (paper); see prepruning_steps", by(4.0, 1.0, 1.0, 1.0)},
@@ -90,7 +98,7 @@ var perKind = map[string][]Key{
 		Key{"layer_presence", "v4 presence test: paper (MHA or FFN kept) or released (MHA only)", same("paper")},
 		Key{"zint_init", "log_alpha init of z_int: released (mean 0) or paper (mean 10)", same("released")},
 		Key{"round", "rounding of the number of zeros in deterministic masks: half-even (released code) or half-up", same("half-even")},
-		Key{"clamp_from", "when log_alpha starts being clamped to [ln 0.01, ln 100] after each step: start (the authors' code clamps from the first step, so the masks enter pruning at ln 100) or pruning", same("start")},
+		Key{"clamp_from", "when log_alpha starts being clamped to [ln 0.01, ln 100] after each step: start (the authors' code clamps from the first step, so the masks enter pruning at ln 100) or pruning", by("start", "start", "start", "pruning")},
 		Key{"empty_sublayer", "a sublayer whose heads (or FFN units) are all masked while its layer mask is not: skip (as the pruned model computes it) or bias (the released masked model adds the output bias and LayerNorm)", same("skip")},
 		Key{"fold", "folding the masks into the weights: exact (the compact model computes what the masked one did) or released (the authors' update_params: soft values multiplied into some matrices, LayerNorms untouched)", same("exact")},
 		Key{"regression_distill", "prediction distillation for one-logit regression (STS-B): mse (on the logit) or kl (the released KL over one logit, identically zero)", same("mse")},

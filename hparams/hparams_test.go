@@ -28,6 +28,25 @@ func TestAuthorsTable(t *testing.T) {
 		{"rte", record.KindSpeed, "rounds", 20},
 		{"mnli", record.KindSpeed, "batch", 128},
 		{"mnli", record.KindFinal, "schedule", "constant"},
+		// The authors' protocol (see the deviations table in REPRODUCE.md).
+		{"rte", record.KindFinal, "batch", 64},
+		{"mnli", record.KindFinal, "batch", 64},
+		{"squad", record.KindFinal, "batch", 16},
+		{"rte", record.KindPrune, "batch", 32},
+		{"rte", record.KindPrune, "layer_match", "v3"},
+		{"squad", record.KindFinal, "layer_match", "v3"},
+		{"syn-single", record.KindPrune, "layer_match", "v4"},
+		{"sst2", record.KindTeacher, "freeze_embeddings", true},
+		{"sst2", record.KindFinal, "freeze_embeddings", true},
+		{"sst2", record.KindFinal, "clip_frozen", true},
+		{"sst2", record.KindFinal, "eval_at_start", true},
+		{"syn-single", record.KindFinal, "freeze_embeddings", false},
+		{"syn-single", record.KindPrune, "freeze_embeddings", true},
+		{"rte", record.KindPrune, "clamp_from", "start"},
+		{"rte", record.KindPrune, "fold", "exact"},
+		{"rte", record.KindPrune, "empty_sublayer", "skip"},
+		{"stsb", record.KindFinal, "regression_distill", "mse"},
+		{"rte", record.KindFinal, "heldout", 0.0},
 	}
 	for _, c := range cases {
 		got := Defaults(c.kind, task.MustLookup(c.task))[c.key]

@@ -56,6 +56,7 @@ type distiller struct {
 	alphaPred  float64
 	alphaLayer float64
 	released   bool // v4 presence test of the released code (z_MHA only)
+	regKL      bool // regression: the released KL over one logit (identically zero) instead of MSE
 }
 
 // loss is the training loss of one batch (without the Lagrangian term).
@@ -69,7 +70,11 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 	torch.NoGrad(func() { tout = d.teacher.Forward(in, nil, false, wantHidden) })
 	var loss *torch.Tensor
 	if d.sw.PredDistill {
-		loss = PredLoss(kind, out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		if kind == task.Regression && d.regKL {
+			loss = ReleasedRegressionPredLoss(out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		} else {
+			loss = PredLoss(kind, out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		}
 	}
 	if d.sw.LayerDistill {
 		var mha []float64
@@ -163,11 +168,35 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		return nil, fmt.Errorf("%w: student: %v", stage.ErrMissingInput, err)
 	}
 	defer student.Free()
-	// The released code never trains the embeddings while pruning.
-	student.SetRequiresGrad(true, true)
+	// freeze_embeddings, clip_frozen: the released code never trains the
+	// embeddings but counts their gradients in the clip.
+	trainables := train.Trainables(student, p)
+	regKL, err := regressionKL(p)
+	if err != nil {
+		return nil, err
+	}
+	fold, err := ParseFoldMode(hparams.String(p, "fold"))
+	if err != nil {
+		return nil, err
+	}
+	var clampStart, biasOfEmpty bool
+	switch v := hparams.String(p, "clamp_from"); v {
+	case "start":
+		clampStart = true
+	case "pruning":
+	default:
+		return nil, fmt.Errorf("clamp_from %q: want start or pruning", v)
+	}
+	switch v := hparams.String(p, "empty_sublayer"); v {
+	case "skip":
+	case "bias":
+		biasOfEmpty = true
+	default:
+		return nil, fmt.Errorf("empty_sublayer %q: want skip or bias", v)
+	}
 
 	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"),
-		alphaLayer: hparams.Float(p, "alpha_layer"), released: released}
+		alphaLayer: hparams.Float(p, "alpha_layer"), released: released, regKL: regKL}
 	if needTeacher {
 		dist.teacher, err = train.LoadModel(c.Task, c.TeacherDir, labels, dev, log)
 		if err != nil {
@@ -192,6 +221,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		return nil, err
 	}
 	defer l0.Free()
+	l0.BiasOfEmpty = biasOfEmpty
 	lag := NewLagrangian(dev)
 	defer lag.Free()
 
@@ -224,7 +254,8 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	fmt.Fprintf(log, "plan: %d steps (%d per epoch), distillation only until step %d, target sparsity %.3f reached at step %d\n",
 		total, perEpoch, pruneStart, target, pruneStart+warmup)
 
-	weights := append(trainable(train.Named(student)), dist.layer.Params()...)
+	weights := append(trainables.Optimised, dist.layer.Params()...)
+	clipped := append(trainables.Clipped, dist.layer.Params()...)
 	newMain := func() (*optim.AdamW, optim.Schedule) {
 		if st.Pruning || st.Step >= pruneStart {
 			// The main optimiser and its schedule restart when pruning starts.
@@ -306,7 +337,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		err := torch.Catch(func() error {
 			s := torch.NewScope()
 			defer s.Close()
-			optim.ZeroGrad(weights)
+			optim.ZeroGrad(clipped)
 			optim.ZeroGrad(l0.Params())
 			optim.ZeroGrad(lag.Params())
 			var masks *bert.Masks
@@ -328,12 +359,14 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				return fmt.Errorf("step %d: %w (%v)", st.Step+1, stage.ErrNaN, loss)
 			}
 			l.Backward()
-			optim.ClipGradNorm(weights, clip) // log_alpha and λ are not clipped
+			optim.ClipGradNorm(clipped, clip) // log_alpha and λ are not clipped
 			mainOpt.Step(lr * sched.Factor(st.Step))
 			if st.Pruning {
 				l0Opt.Step(regLR)
 				lagOpt.Step(-regLR) // gradient ascent on λ1, λ2
-				l0.Clamp()
+			}
+			if st.Pruning || clampStart {
+				l0.Clamp() // clamp_from = start: from the first step, as the released trainer (trainer.py:311)
 			}
 			return nil
 		})
@@ -357,7 +390,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			}
 			fmt.Fprintf(log, "eval step %d: %s | expected sparsity %.4f, compact model %.4f | %s\n", st.Step, train.FormatMetrics(ev), es, cs, extra)
 			lossSum, lagSum, lossN = 0, 0, 0
-			score := ev[c.Task.Select]
+			score := ev[td.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the
 			// result (and, with select_within, whose compact model is near
 			// it); among equal scores the later one wins, its masks being
@@ -368,7 +401,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(log, "new best %s %.2f at step %d (expected sparsity %.4f)\n", c.Task.Select, score, st.Step, es)
+				fmt.Fprintf(log, "new best %s %.2f at step %d (expected sparsity %.4f)\n", td.Select, score, st.Step, es)
 			}
 			if err := save(); err != nil {
 				return nil, err
@@ -393,7 +426,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		fmt.Fprintln(log, "warning:", notes[len(notes)-1])
 	}
 	h := l0.Deterministic(rounding)
-	compact := Fold(student, h, dist.layer)
+	compact := FoldWith(student, h, dist.layer, fold)
 	defer compact.Free()
 	modelDir := filepath.Join(c.OutDir, "model")
 	if err := train.SaveModelAtomic(compact, modelDir, labelDir); err != nil {
@@ -410,7 +443,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	res := &record.Result{Kind: record.KindPrune, Task: c.Task.Name, Metrics: ev, Model: "model", Notes: notes,
 		Size: compact.SizeRecord(), Structure: compact.StructureRecord(),
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
-			BestStep: st.BestStep, BestMetric: c.Task.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
+			BestStep: st.BestStep, BestMetric: td.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil
@@ -431,16 +464,6 @@ type offset struct {
 
 func (o offset) Factor(step int) float64 { return o.Schedule.Factor(step - o.start) }
 
-func trainable(ps []optim.Named) []optim.Named {
-	var out []optim.Named
-	for _, p := range ps {
-		if p.T.RequiresGrad() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // evaluate scores the student with deterministic masks (while pruning) and
 // returns the metrics, the expected sparsity and the sparsity of the compact
 // model those masks would give.
@@ -450,7 +473,7 @@ func evaluate(m *bert.Model, l0 *L0, pruning bool, r Rounding, td *train.TaskDat
 		return ev, 0, 0, err
 	}
 	h := l0.Deterministic(r)
-	ev, err := train.Evaluate(m, func() *bert.Masks { return h.Tensors(m.Device) }, td, train.EvalBatch(batch))
+	ev, err := train.Evaluate(m, func() *bert.Masks { return l0.EvalMasks(h, m.Device) }, td, train.EvalBatch(batch))
 	heads, inter, hidden := h.Kept(m.Config.NumAttentionHeads, m.Config.IntermediateSize, m.Hidden)
 	full := m.SizeRecord().FullParams
 	compact := 1 - float64(bert.EncoderSize(hidden, m.HeadDim, heads, inter))/float64(full)
