@@ -49,6 +49,7 @@ var common = []Key{
 	{"weight_decay", "AdamW weight decay", by(0.0, 0.0, 0.0, 0.01)},
 	{"eval_every", "evaluate on dev every N optimiser steps (0 = once per epoch)", by(50, 500, 500, 0)},
 	{"max_steps", "stop after this many optimiser steps (0 = run all epochs)", same(0)},
+	{"eval_at_end", "also evaluate after the last step when it is not a multiple of eval_every (the authors' trainer evaluates only every eval_steps)", same(true)},
 	{"heldout", "fraction of the training set held out (never trained on) and scored as the evaluation set \"heldout\", which then chooses checkpoints; 0 = none, the authors' protocol (selection on dev). Set by a sweep with on = \"heldout\"", same(0.0)},
 }
 
@@ -89,6 +90,8 @@ var perKind = map[string][]Key{
 		Key{"sparsity_warmup_epochs", "epochs over which the target sparsity rises linearly to its final value", by(20.0, 2.0, 2.0, 12.0)},
 		Key{"target_sparsity", "final target sparsity t", same(0.95)},
 		Key{"sparsity_epsilon", "keep checkpoints only once expected sparsity >= target - epsilon", same(0.01)},
+		Key{"select_ties", "among checkpoints with equal dev scores keep the earlier (the authors' strict comparison, trainer.py:65) or the later", by("earlier", "earlier", "earlier", "later")},
+		Key{"sparsity_gate", "once: after the expected sparsity first reaches target − ε every later evaluation can be kept (the authors, trainer.py:490); every: each kept evaluation must itself be at target − ε", by("once", "once", "once", "every")},
 		Key{"select_within", "if > 0, also require the compact model's sparsity within this of the target to keep a checkpoint (a harness addition; 0 = the paper's rule only)", by(0.0, 0.0, 0.0, 0.02)},
 		Key{"reg_lr", "learning rate of log_alpha (descent) and lambda1, lambda2 (ascent)", by(0.01, 0.01, 0.01, 0.05)},
 		Key{"temperature", "prediction-distillation temperature T", same(2.0)},

@@ -47,6 +47,10 @@ func TestAuthorsTable(t *testing.T) {
 		{"rte", record.KindPrune, "empty_sublayer", "skip"},
 		{"stsb", record.KindFinal, "regression_distill", "mse"},
 		{"rte", record.KindFinal, "heldout", 0.0},
+		{"rte", record.KindPrune, "select_ties", "earlier"},
+		{"rte", record.KindPrune, "sparsity_gate", "once"},
+		{"syn-single", record.KindPrune, "select_ties", "later"},
+		{"rte", record.KindFinal, "eval_at_end", true},
 	}
 	for _, c := range cases {
 		got := Defaults(c.kind, task.MustLookup(c.task))[c.key]

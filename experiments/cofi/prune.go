@@ -44,6 +44,7 @@ type pruneState struct {
 	BestStep   int                `json:"best_step"`
 	BestEval   map[string]float64 `json:"best_eval"`
 	BestSparse float64            `json:"best_expected_sparsity"`
+	Reached    bool               `json:"reached_target,omitempty"` // the expected sparsity has reached target − ε at an evaluation
 	Seconds    float64            `json:"seconds"`
 }
 
@@ -179,7 +180,21 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var clampStart, biasOfEmpty bool
+	var clampStart, biasOfEmpty, tiesLater, gateOnce bool
+	switch v := hparams.String(p, "select_ties"); v {
+	case "later":
+		tiesLater = true
+	case "earlier":
+	default:
+		return nil, fmt.Errorf("select_ties %q: want earlier or later", v)
+	}
+	switch v := hparams.String(p, "sparsity_gate"); v {
+	case "once":
+		gateOnce = true
+	case "every":
+	default:
+		return nil, fmt.Errorf("sparsity_gate %q: want once or every", v)
+	}
 	switch v := hparams.String(p, "clamp_from"); v {
 	case "start":
 		clampStart = true
@@ -248,6 +263,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	if evalEvery <= 0 {
 		evalEvery = perEpoch
 	}
+	keepRule := SelectRule{Target: target, Epsilon: eps, Within: within, TiesLater: tiesLater, GateOnce: gateOnce}
 	lr := hparams.Float(p, "lr")
 	regLR := hparams.Float(p, "reg_lr")
 	clip := hparams.Float(p, "grad_clip")
@@ -383,7 +399,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				TargetSparsity(target, st.Step, pruneStart, warmup), lag.L1.Item(), lag.L2.Item())
 		}
 		prog.Step(st.Step, false, extra)
-		if st.Step%evalEvery == 0 || st.Step == total {
+		if st.Step%evalEvery == 0 || (st.Step == total && boolParam(p, "eval_at_end")) {
 			ev, es, cs, err := evaluate(student, l0, st.Pruning, rounding, td, batch)
 			if err != nil {
 				return nil, err
@@ -393,10 +409,8 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			score := ev[td.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the
 			// result (and, with select_within, whose compact model is near
-			// it); among equal scores the later one wins, its masks being
-			// closer to converged.
-			eligible := st.Pruning && es >= target-eps && (within <= 0 || math.Abs(cs-target) <= within)
-			if eligible && (!st.HasBest || score >= st.Best) {
+			// it); see SelectRule.
+			if keepRule.Keep(&st.Reached, st.Pruning, st.HasBest, st.Best, es, cs, score) {
 				st.HasBest, st.Best, st.BestStep, st.BestEval, st.BestSparse = true, score, st.Step, ev, es
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
@@ -447,6 +461,11 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil
+}
+
+func boolParam(p record.Params, name string) bool {
+	b, _ := p[name].(bool)
+	return b
 }
 
 func withinNote(w float64) string {

@@ -214,7 +214,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		lossSum += loss
 		lossN++
 		prog.Step(st.Step, false, fmt.Sprintf("loss %.4f lr %.2e", lossSum/float64(lossN), lr*sched.Factor(st.Step)))
-		if st.Step%evalEvery == 0 || st.Step == total {
+		if st.Step%evalEvery == 0 || (st.Step == total && boolParam(p, "eval_at_end")) {
 			if err := evalKeep(); err != nil {
 				return nil, err
 			}
@@ -222,6 +222,9 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 				return nil, err
 			}
 		}
+	}
+	if !st.HasBest {
+		return nil, fmt.Errorf("no evaluation in %d steps (eval_every %d, eval_at_start and eval_at_end off): nothing to keep", st.Step, evalEvery)
 	}
 	res := &record.Result{
 		Kind: j.Kind, Task: j.Task.Name, Metrics: st.BestEval, Model: "model", Size: m.SizeRecord(), Structure: m.StructureRecord(),

@@ -133,3 +133,17 @@ func TestHeldOutSelects(t *testing.T) {
 		t.Errorf("64 examples with a quarter held out should train on 48:\n%s", log)
 	}
 }
+
+// TestEvalAtEnd: a last step that is not a multiple of eval_every is
+// evaluated only with eval_at_end (the authors' trainer never does).
+func TestEvalAtEnd(t *testing.T) {
+	for _, c := range []struct {
+		on    bool
+		evals int
+	}{{true, 2}, {false, 1}} {
+		res, _, _, log := teacherRun(t, map[string]any{"eval_at_end": c.on, "max_steps": 3})
+		if n := strings.Count(log, "eval step"); n != c.evals || res.Train.Steps != 3 {
+			t.Errorf("eval_at_end = %v: %d evaluations in %d steps, want %d", c.on, n, res.Train.Steps, c.evals)
+		}
+	}
+}
