@@ -286,10 +286,11 @@ func TestBadConfigExitsTwoWithPositions(t *testing.T) {
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	for cmd, flags := range map[string][]string{
-		"run":       {"-retry-failed", "-force", "-only", "-workers", "-gpus", "-threads", "-timeout", "-dry-run", "-progress", "-binary", "GLUE_DIR", "Exit status"},
-		"plan":      {"-json", "-retry-failed", "-force", "-only", "-gpus"},
-		"status":    {"-json", "-workers"},
-		"run-stage": {"-manifest", "-stage", "-attempt", "-lock-fd", "-threads"},
+		"run":        {"-retry-failed", "-force", "-only", "-workers", "-gpus", "-threads", "-timeout", "-dry-run", "-progress", "-binary", "GLUE_DIR", "Exit status"},
+		"plan":       {"-json", "-retry-failed", "-force", "-only", "-gpus"},
+		"status":     {"-json", "-workers"},
+		"run-stage":  {"-manifest", "-stage", "-attempt", "-lock-fd", "-threads"},
+		"deviations": {"-markdown", "REPRODUCE.md"},
 	} {
 		out, code := cofiOut(t, t.TempDir(), cmd, "--help")
 		if code != 0 {
