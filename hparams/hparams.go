@@ -207,6 +207,9 @@ func Resolve(kind string, t task.Task, overrides map[string]any) (record.Params,
 			continue
 		}
 		cv, err := coerce(v, def)
+		if err == nil {
+			err = Check(k, cv)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("hyperparameter %q: %v", k, err))
 			continue

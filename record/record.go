@@ -93,12 +93,21 @@ type Train struct {
 	Epochs         float64 `json:"epochs"`
 	Seconds        float64 `json:"seconds"`
 	BestStep       int     `json:"best_step,omitempty"`
-	BestMetric     string  `json:"best_metric,omitempty"` // key in Metrics used for model selection
-	ResumedFrom    int     `json:"resumed_from,omitempty"`
+	BestMetric     string  `json:"best_metric,omitempty"`  // key in Metrics used for model selection
+	ResumedFrom    int     `json:"resumed_from,omitempty"` // step of the last snapshot a run continued from
+	Resumes        int     `json:"resumes,omitempty"`      // how many times the stage continued from a snapshot
 	Seed           int64   `json:"seed"`
 	Threads        int     `json:"threads"`
 	Device         string  `json:"device"`
 	SecondsPerStep float64 `json:"seconds_per_step,omitempty"`
+}
+
+// SetResumed records that the stage continued from a snapshot n times, the
+// last time at step from (n = 0: it ran straight through).
+func (t *Train) SetResumed(from, n int) {
+	if n > 0 {
+		t.ResumedFrom, t.Resumes = from, n
+	}
 }
 
 // Status of one stage attempt.

@@ -120,6 +120,9 @@ func initModelCmd(args []string) error {
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"layers": 0}); err != nil {
+		return err
+	}
 	var c checkpoint.Config
 	switch *size {
 	case "tiny":
@@ -163,6 +166,9 @@ func finetuneCmd(args []string) error {
 	if err := required(fs, "task", "data", "model", "out"); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
+		return err
+	}
 	t, err := task.Lookup(*tk)
 	if err != nil {
 		return exitCode{2, err.Error()}
@@ -204,6 +210,12 @@ func evalCmd(args []string) error {
 		return err
 	}
 	if err := required(fs, "task", "data", "model"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"batch": 1, "seq-len": 0, "latency-batch": 1, "batches": 0, "threads": 0}); err != nil {
+		return err
+	}
+	if err := roundsFlag(fs, "rounds"); err != nil {
 		return err
 	}
 	t, err := task.Lookup(*tk)
@@ -324,6 +336,12 @@ func pruneCmd(args []string) error {
 	if err := required(fs, "task", "data", "student", "out"); err != nil {
 		return err
 	}
+	if err := fractionFlag(fs, "sparsity"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
+		return err
+	}
 	t, err := task.Lookup(*tk)
 	if err != nil {
 		return exitCode{2, err.Error()}
@@ -357,16 +375,20 @@ func pruneCmd(args []string) error {
 			return exitCode{2, fmt.Sprintf("--set %s.*: unknown stage kind (want prune, final or speed)", kind)}
 		}
 	}
+	dirs := map[string]string{record.KindPrune: filepath.Join(*out, "prune"), record.KindFinal: filepath.Join(*out, "final"), record.KindSpeed: filepath.Join(*out, "speed")}
+	var todo []string
+	for _, s := range strings.Split(*stages, ",") {
+		s = strings.TrimSpace(s)
+		if _, ok := dirs[s]; !ok {
+			return exitCode{2, fmt.Sprintf("--stages %s: unknown stage %q (want a comma-separated list of prune, final, speed)", *stages, s)}
+		}
+		todo = append(todo, s)
+	}
 	ctx, stop := interruptible()
 	defer stop()
 	e := env.env()
-	dirs := map[string]string{record.KindPrune: filepath.Join(*out, "prune"), record.KindFinal: filepath.Join(*out, "final"), record.KindSpeed: filepath.Join(*out, "speed")}
-	for _, s := range strings.Split(*stages, ",") {
-		s = strings.TrimSpace(s)
-		dir, ok := dirs[s]
-		if !ok {
-			return exitCode{2, fmt.Sprintf("--stages: unknown stage %q (want prune, final, speed)", s)}
-		}
+	for _, s := range todo {
+		dir := dirs[s]
 		if _, err := record.ReadResult(dir); err == nil {
 			fmt.Fprintf(os.Stderr, "%s: already done (%s), skipped\n", s, filepath.Join(dir, record.ResultFile))
 			continue
@@ -446,6 +468,9 @@ func distillCmd(args []string) error {
 		return err
 	}
 	if err := required(fs, "task", "data", "teacher", "out"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
 		return err
 	}
 	t, err := task.Lookup(*tk)
