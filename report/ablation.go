@@ -15,6 +15,7 @@ func Table4(set *runs.Set, ref *reference.Data) *table.Table {
 	t.ID = "table4"
 	t.Title = "Table 4: ablation of pruning units (speedup / score)"
 	t.Caption = fmt.Sprintf("Dev-set scores (MNLI matched accuracy, QNLI accuracy, SQuAD F1) and speedups at 60%% and 95%% sparsity. Ours: mean ± sample std over n seeds. %s", devicesNote(set, ref))
+	t.Caption = withSentences(t.Caption, selectionCaption(set.Runs))
 	return t
 }
 
@@ -23,7 +24,7 @@ func Table5(set *runs.Set, ref *reference.Data) *table.Table {
 	t := ablation(set, ref, reference.Table5, false)
 	t.ID = "table5"
 	t.Title = "Table 5: distillation objectives at 95% sparsity"
-	t.Caption = "Dev-set scores (SST-2, QNLI and MNLI matched accuracy, SQuAD F1). Ours: mean ± sample std over n seeds."
+	t.Caption = withSentences("Dev-set scores (SST-2, QNLI and MNLI matched accuracy, SQuAD F1). Ours: mean ± sample std over n seeds.", selectionCaption(set.Runs))
 	return t
 }
 

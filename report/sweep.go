@@ -12,7 +12,8 @@ import (
 )
 
 // selectionCaption says how the swept cells among rs were chosen: which
-// sweep, from how many settings, on which set. "" when none is swept.
+// sweep, from how many settings, on which set. "" when none is swept. Runs
+// selected on held-out data are left out: tables show the authors' protocol.
 func selectionCaption(rs []*runs.Run) string {
 	type kind struct {
 		name, rule, on string
@@ -23,7 +24,7 @@ func selectionCaption(rs []*runs.Run) string {
 	swept := 0
 	for _, r := range rs {
 		s := r.Selection
-		if s == nil {
+		if s == nil || r.Heldout > 0 {
 			continue
 		}
 		swept++
