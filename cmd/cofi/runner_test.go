@@ -497,3 +497,32 @@ func TestStatusWritesNothingAndPlanVerify(t *testing.T) {
 		t.Errorf("plan --verify: id %s (want %s), message:\n%s", verified, after, msg)
 	}
 }
+
+// TestPlanShowsTheAuthorsSweep: `cofi plan configs/table2.toml` lists the
+// authors' grid, one line per swept cell, and the stage counts it needs.
+func TestPlanShowsTheAuthorsSweep(t *testing.T) {
+	abs, _ := filepath.Abs("../../configs/table2.toml")
+	out, code := cofiOut(t, t.TempDir(), "plan", abs)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"sweep authors: (final.alpha_layer, final.alpha_pred) × final.lr, 9 settings, best headline on dev",
+		"teacher, prune, speed  9 final",
+		"best rte/acc on dev",
+		"9 swept cell(s), 81 candidate cells",
+		"stages by kind: teacher 9, prune 9, final 81, speed 9",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q", want)
+		}
+	}
+	js, _ := cofiOut(t, t.TempDir(), "plan", abs, "--json")
+	var pj runner.PlanJSON
+	if err := json.Unmarshal([]byte(js), &pj); err != nil {
+		t.Fatal(err)
+	}
+	if len(pj.Sweeps) != 9 || pj.Counts.ByKind["final"] != 81 || len(pj.Sweeps[0].Settings) != 9 || len(pj.Sweeps[0].Shared) != 3 {
+		t.Errorf("plan --json: %d sweeps, %v by kind", len(pj.Sweeps), pj.Counts.ByKind)
+	}
+}

@@ -117,11 +117,27 @@ func (w *sweepStages) selectInto(r *Run) []string {
 	}
 	sort.Ints(idx)
 	shared := r.Stages
+	// Kinds the settings have stages of are theirs alone: a record of such a
+	// kind outside the sweep (an older unswept run of the cell) is no
+	// candidate's.
+	own := map[string]bool{}
+	for _, stages := range settings {
+		for k := range stages {
+			own[k] = true
+		}
+	}
+	for k := range own {
+		if st, ok := shared[k]; ok {
+			warnings = append(warnings, fmt.Sprintf("%s: a %s record outside the sweep (%s) is ignored; the sweep's settings are the candidates", r.Key, k, st.Source))
+		}
+	}
 	sel := &Selection{Group: group}
 	for _, i := range idx {
 		c := &Run{Key: r.Key, Stages: map[string]*Stage{}}
 		for k, st := range shared {
-			c.Stages[k] = st
+			if !own[k] {
+				c.Stages[k] = st
+			}
 		}
 		var sw *record.Sweep
 		for k, st := range settings[i] {
@@ -144,8 +160,11 @@ func (w *sweepStages) selectInto(r *Run) []string {
 		}
 	}
 	if sel.Chosen == nil {
-		// Nothing to select from yet: the run keeps its shared stages (a
-		// prune stage's score with its note) and says so.
+		// Nothing to select from yet: the run keeps the stages no setting
+		// owns (a prune stage's score with its note) and says so.
+		for k := range own {
+			delete(r.Stages, k)
+		}
 		r.Selection = sel
 		return warnings
 	}

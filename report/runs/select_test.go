@@ -107,3 +107,22 @@ func TestSweepTiesFailuresAndHeldout(t *testing.T) {
 		t.Errorf("dev selection %+v", h)
 	}
 }
+
+// TestSweepIgnoresUnsweptRecords: a final record of the same cell from
+// before the sweep is nobody's candidate; a setting without its own final
+// stage is not scored.
+func TestSweepIgnoresUnsweptRecords(t *testing.T) {
+	recs := sweepRecords([]float64{60, 66, 63}, -1, 0)
+	old := recs[3]
+	old.Sweep, old.Stage = nil, "old-final"
+	old.Result = &record.Result{Kind: "final", Metrics: map[string]float64{"rte/acc": 99}}
+	recs = append([]record.Record{old}, append(recs[:4], recs[5:]...)...) // setting 1 has no final yet
+	set := FromRecords("mem", recs)
+	r := set.Select("rte", "cofi", 0.95)[0]
+	if h := r.Headline(); h.V != 63 || r.Selection.Scored != 2 {
+		t.Errorf("headline %+v from %d scored settings; want 63 of 2 (the unswept 99 ignored)", h, r.Selection.Scored)
+	}
+	if len(set.Warnings) != 1 || !strings.Contains(set.Warnings[0], "outside the sweep") {
+		t.Errorf("warnings %v", set.Warnings)
+	}
+}
