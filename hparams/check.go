@@ -58,6 +58,7 @@ var checks = map[string]check{
 	"rounds":                 intMin(2),
 	"batches":                intMin(0),
 	"threads":                intMin(0),
+	"speedup":                oneOf("measured", "flops"),
 }
 
 // Check validates the value of hyperparameter name (already of the

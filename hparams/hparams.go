@@ -142,6 +142,7 @@ var perKind = map[string][]Key{
 		}},
 		{"batches", "batches per round (0 = as many as the dev set needs)", same(0)},
 		{"threads", "CPU intra-op threads (0 = all cores)", same(0)},
+		{"speedup", "measured (time both models, the paper's protocol) or flops (the FLOP ratio, not timed: for tiny models on shared CPUs, where timings are noise and make reports differ run to run)", same("measured")},
 	},
 }
 

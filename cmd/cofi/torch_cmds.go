@@ -14,9 +14,11 @@ import (
 	"syscall"
 
 	"github.com/cofiharness/cofi/baselines"
+	"github.com/cofiharness/cofi/experiments/bench"
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/latency"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
@@ -242,6 +244,10 @@ func evalCmd(args []string) error {
 			return err
 		}
 		defer m.Free()
+		res.DataIssues = td.Issues
+		if d := data.DescribeIssues(td.Issues); d != "" {
+			fmt.Fprintf(os.Stderr, "data issues: %s\n", d)
+		}
 		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
 			return err
 		}
@@ -443,10 +449,33 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 			}
 		}
 		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
+		if hparams.String(p, "speedup") == "flops" {
+			res.Latency = flopSpeedup(m, c.SeqLen)
+			fmt.Fprintf(e.Writer(), "speedup %.2fx: the FLOP ratio to the unpruned model at %d tokens (speedup = flops: nothing timed)\n", res.Latency.Speedup, c.SeqLen)
+			return nil
+		}
 		res.Latency, err = latency.Measure(m, base, c, info)
 		return err
 	})
 	return res, err
+}
+
+// flopSpeedup is the ratio of forward-pass FLOPs of the unpruned
+// architecture of m's config to m's own, at seqLen tokens per sequence.
+func flopSpeedup(m *bert.Model, seqLen int) *record.Latency {
+	heads, inter, hidden := m.Structure()
+	c := m.Config
+	full, fullInter := make([]int, c.NumHiddenLayers), make([]int, c.NumHiddenLayers)
+	for i := range full {
+		full[i], fullInter[i] = c.NumAttentionHeads, c.IntermediateSize
+	}
+	base := bench.ForwardFLOPs(c.HiddenSize, m.HeadDim, seqLen, full, fullInter)
+	own := bench.ForwardFLOPs(hidden, m.HeadDim, seqLen, heads, inter)
+	l := &record.Latency{Device: "FLOP ratio", SeqLen: seqLen, Method: record.LatencyFLOPs}
+	if own > 0 {
+		l.Speedup = base / own
+	}
+	return l
 }
 
 const distillHelp = `Task-distil a small dense student from a fine-tuned teacher, TinyBERT-style (the

@@ -469,6 +469,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
 			BestStep: st.BestStep, BestMetric: td.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
 	res.Train.SetResumed(resumedFrom, st.Resumes)
+	res.DataIssues = td.Issues
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil

@@ -239,6 +239,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 			BestStep: st.BestStep, BestMetric: j.Data.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
 	}
 	res.Train.SetResumed(resumedFrom, st.Resumes)
+	res.DataIssues = j.Data.Issues
 	res.Train.SecondsPerStep = res.Train.Seconds / float64(max(1, st.Step))
 	return res, nil
 }
