@@ -330,6 +330,15 @@ func (r *run) cellsOf(sf *store.StageFile) []string {
 	return sf.Cells
 }
 
+// sweepOf returns the sweep setting of a stage: the current plan's when the
+// stage is in it, else that of its spec.json.
+func (r *run) sweepOf(sf *store.StageFile) *record.Sweep {
+	if s := r.p.Stage(sf.Spec.ID); s != nil {
+		return s.Spec.Sweep
+	}
+	return sf.Spec.Sweep
+}
+
 func (r *run) append(rec record.Record) error {
 	if err := record.Append(r.exp.Records(), &rec); err != nil {
 		return err
@@ -342,7 +351,7 @@ func (r *run) newRecord(sf *store.StageFile, cells []string, m *store.Attempt, d
 	rec := record.Record{
 		Experiment: r.p.Config.Experiment, Stage: sf.Spec.ID, StageKind: sf.Kind, Cells: cells,
 		Attempt: m.Attempt, Task: sf.Spec.Task, Method: sf.Spec.Method, Sparsity: sf.Spec.Sparsity,
-		Seed: sf.Spec.Seed, Data: sf.Spec.Data, Params: sf.Spec.Params, Provenance: m.Provenance, Start: m.Start,
+		Seed: sf.Spec.Seed, Data: sf.Spec.Data, Params: sf.Spec.Params, Sweep: r.sweepOf(sf), Provenance: m.Provenance, Start: m.Start,
 		Dir: r.exp.Rel(dir), Log: r.exp.Rel(filepath.Join(dir, store.LogFile)),
 	}
 	if rt := store.ReadRuntime(dir, m.Attempt); rt != nil {
@@ -697,7 +706,7 @@ func label(s *plan.Stage) string {
 func (r *run) cellsDone() int {
 	n := 0
 	for _, c := range r.p.Cells {
-		if r.state[c.Stages[len(c.Stages)-1]] == stDone {
+		if c.Done(func(s *plan.Stage) bool { return r.state[s] == stDone }) {
 			n++
 		}
 	}

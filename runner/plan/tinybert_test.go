@@ -160,8 +160,10 @@ func TestAugmentIdentity(t *testing.T) {
 		orig[s.ID] = true
 	}
 	for _, c := range build(t, load(t, tinyGrid), Options{}).Cells {
-		if c.Params[config.DataAxis] == config.DataOriginal && !orig[c.ID] {
-			t.Errorf("%s: original-data cell differs from the same cell without the data axis", c.Label())
+		for _, s := range c.Stages {
+			if c.Params[config.DataAxis] == config.DataOriginal && !orig[s.ID] {
+				t.Errorf("%s: its %s stage differs from the same cell's without the data axis", c.Label(), s.Kind)
+			}
 		}
 	}
 }
