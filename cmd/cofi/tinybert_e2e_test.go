@@ -94,7 +94,7 @@ func TestTable3OnSyntheticTask(t *testing.T) {
 	}
 	var tb struct {
 		Rows []struct {
-			Label string       `json:"label"`
+			Label string `json:"label"`
 			Cells []struct {
 				Kind    string `json:"kind"`
 				Printed string `json:"printed"`
