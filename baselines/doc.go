@@ -63,7 +63,8 @@
 //     stage resumed from a snapshot ends byte-identical to one run
 //     straight through; the script uses torch's global generator;
 //   - evaluation is at every eval_every-th step (the script evaluates when
-//     (global_step+1) is a multiple of eval_step), and the best model is
+//     (global_step+1) is a multiple of eval_step) and, as in every stage of
+//     the harness, after the last step (eval_at_end = false: not), and the best model is
 //     chosen by the task's selection metric (STS-B: Spearman; the script
 //     uses the mean of Pearson and Spearman there);
 //   - step 1 keeps the model of its last step (the script's last save is
