@@ -48,7 +48,7 @@ test-pure:
 
 test-torch: torch
 	$(GO) vet -tags "$(TAGS)" $(TORCH_PKGS)
-	$(GO) test -tags "$(TAGS)" $(TORCH_PKGS)
+	$(GO) test -timeout 30m -tags "$(TAGS)" $(TORCH_PKGS)
 
 test: vet test-pure test-torch
 

@@ -110,6 +110,7 @@ var perKind = map[string][]Key{
 		}},
 		{"batches", "batches per round (0 = as many as the dev set needs)", same(0)},
 		{"threads", "CPU intra-op threads (0 = all cores)", same(0)},
+		{"speedup", "measured (time both models, the paper's protocol) or flops (the FLOP ratio, not timed: for tiny models on shared CPUs, where timings are noise and make reports differ run to run)", same("measured")},
 	},
 }
 
@@ -161,6 +162,9 @@ func Resolve(kind string, t task.Task, overrides map[string]any) (record.Params,
 			continue
 		}
 		cv, err := coerce(v, def)
+		if err == nil {
+			err = Check(k, cv)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("hyperparameter %q: %v", k, err))
 			continue

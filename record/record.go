@@ -46,6 +46,8 @@ type Result struct {
 	Train     *Train             `json:"train,omitempty"`
 	Model     string             `json:"model,omitempty"` // checkpoint directory produced, relative to the stage directory
 	Notes     []string           `json:"notes,omitempty"` // human-readable remarks (e.g. "classifier initialised N(0,0.02)")
+	// DataIssues are the rows the data readers dropped or kept with a defect.
+	DataIssues []DataIssues `json:"data_issues,omitempty"`
 }
 
 // Size is the model size counted as the paper does: encoder weights, biases
@@ -84,8 +86,14 @@ type Latency struct {
 	WarmupMS         float64   `json:"warmup_ms"`          // the discarded first round of the measured model
 	MeanMS           float64   `json:"mean_ms"`
 	BaselineMeanMS   float64   `json:"baseline_mean_ms"`
-	Speedup          float64   `json:"speedup"` // BaselineMeanMS / MeanMS
+	Speedup          float64   `json:"speedup"` // BaselineMeanMS / MeanMS, or the FLOP ratio
+	// Method is how Speedup was obtained: "" (timed, the paper's protocol) or
+	// LatencyFLOPs (the ratio of forward-pass FLOPs, nothing timed).
+	Method string `json:"method,omitempty"`
 }
+
+// LatencyFLOPs marks a speedup computed as a FLOP ratio instead of timed.
+const LatencyFLOPs = "flops"
 
 // Train summarises a training stage.
 type Train struct {
@@ -93,12 +101,31 @@ type Train struct {
 	Epochs         float64 `json:"epochs"`
 	Seconds        float64 `json:"seconds"`
 	BestStep       int     `json:"best_step,omitempty"`
-	BestMetric     string  `json:"best_metric,omitempty"` // key in Metrics used for model selection
-	ResumedFrom    int     `json:"resumed_from,omitempty"`
+	BestMetric     string  `json:"best_metric,omitempty"`  // key in Metrics used for model selection
+	ResumedFrom    int     `json:"resumed_from,omitempty"` // step of the last snapshot a run continued from
+	Resumes        int     `json:"resumes,omitempty"`      // how many times the stage continued from a snapshot
 	Seed           int64   `json:"seed"`
 	Threads        int     `json:"threads"`
 	Device         string  `json:"device"`
 	SecondsPerStep float64 `json:"seconds_per_step,omitempty"`
+}
+
+// DataIssues counts the rows of one split that a reader dropped, or kept
+// with a defect, with the first few for a reader to check.
+type DataIssues struct {
+	Split string   `json:"split"`
+	Kind  string   `json:"kind"` // "malformed-row" (dropped) or "answer-mismatch" (kept)
+	Count int      `json:"count"`
+	Of    int      `json:"of"`    // rows (or answers) in the split
+	First []string `json:"first"` // "file:line: reason", at most 5
+}
+
+// SetResumed records that the stage continued from a snapshot n times, the
+// last time at step from (n = 0: it ran straight through).
+func (t *Train) SetResumed(from, n int) {
+	if n > 0 {
+		t.ResumedFrom, t.Resumes = from, n
+	}
 }
 
 // Status of one stage attempt.
@@ -117,6 +144,7 @@ const (
 	FailNaN          = "nan"           // loss became NaN/Inf
 	FailTimeout      = "timeout"       // exceeded its time limit
 	FailMissingInput = "missing-input" // data, model or upstream output absent
+	FailBadInput     = "bad-input"     // data or model present but corrupt or unreadable
 	FailInterrupted  = "interrupted"   // stopped by the user (Ctrl-C)
 )
 

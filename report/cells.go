@@ -124,11 +124,28 @@ func methodLabel(ref *reference.Data, name string) string {
 	return name
 }
 
+// flopDevice is the device a FLOP-ratio speed record names (record.LatencyFLOPs).
+const flopDevice = "FLOP ratio"
+
 // devicesNote says where our speedups were measured, next to the paper's hardware.
 func devicesNote(set *runs.Set, ref *reference.Data) string {
-	ours := "no speed records"
-	if d := set.Devices(); len(d) > 0 {
-		ours = strings.Join(d, "; ")
+	ours := "ours: no speed records"
+	var timed []string
+	flops := false
+	for _, d := range set.Devices() {
+		if d == flopDevice {
+			flops = true
+		} else {
+			timed = append(timed, d)
+		}
 	}
-	return fmt.Sprintf("Speedups: ours measured on %s; paper on %s (%s).", ours, ref.Paper.SpeedupHardware, ref.Paper.SpeedupProtocol)
+	switch {
+	case len(timed) > 0 && flops:
+		ours = "ours measured on " + strings.Join(timed, "; ") + ", or FLOP ratios to the unpruned model where not timed (speed.speedup = flops)"
+	case len(timed) > 0:
+		ours = "ours measured on " + strings.Join(timed, "; ")
+	case flops:
+		ours = "ours are FLOP ratios to the unpruned model, not timed (speed.speedup = flops)"
+	}
+	return fmt.Sprintf("Speedups: %s; paper on %s (%s).", ours, ref.Paper.SpeedupHardware, ref.Paper.SpeedupProtocol)
 }

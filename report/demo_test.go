@@ -82,3 +82,21 @@ func TestSyntheticTable2HasNoPaperRows(t *testing.T) {
 		t.Errorf("rows %s", got)
 	}
 }
+
+// TestSpeedupSourceInCaption: FLOP-ratio speed records (speed.speedup =
+// flops) are said to be FLOP ratios, timed ones name their device.
+func TestSpeedupSourceInCaption(t *testing.T) {
+	ref := reference.Default()
+	recs := demoRecords()
+	if got := devicesNote(runs.FromRecords("demo", recs), ref); !strings.Contains(got, "ours measured on cpu: test (2 threads);") {
+		t.Errorf("timed: %s", got)
+	}
+	for i := range recs {
+		if l := recs[i].Result.Latency; l != nil {
+			recs[i].Result.Latency = &record.Latency{Device: "FLOP ratio", SeqLen: 128, Speedup: l.Speedup, Method: record.LatencyFLOPs}
+		}
+	}
+	if got := devicesNote(runs.FromRecords("demo", recs), ref); !strings.Contains(got, "ours are FLOP ratios to the unpruned model, not timed") {
+		t.Errorf("FLOP ratios: %s", got)
+	}
+}

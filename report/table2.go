@@ -139,7 +139,7 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			}
 		}
 		if len(all) > 0 {
-			ours[nt] = summarize(all, trainHours, 2, "").cell
+			ours[nt] = summarize(all, trainHours, 1, "").cell // 1 decimal: the paper gives whole hours, and run-to-run jitter of a few seconds must not change a report
 		}
 		if tt, ok := ref.Table2TrainTime(methodName); ok {
 			paper[nt] = table.Txt(tt.Text)

@@ -316,6 +316,11 @@ func (r *run) reconcile(dir string) error {
 		}
 		finishRecord(&rec, end, nil, &st.Failure.Failure)
 	default:
+		// The attempt died with its runner: its wall time ends at its last
+		// sign of life (the stage log's last write), not now.
+		if fi, err := os.Stat(filepath.Join(dir, store.LogFile)); err == nil && fi.ModTime().After(m.Start) && fi.ModTime().Before(end) {
+			end = fi.ModTime().UTC()
+		}
 		f := &store.Failure{Attempt: m.Attempt, Failure: record.Failure{Class: record.FailInterrupted,
 			Message: "the runner stopped before this attempt finished (killed?); the stage runs again on the next run"}}
 		if err := store.WriteFailure(dir, f); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -577,10 +578,23 @@ func TestReconcileAfterCrash(t *testing.T) {
 	}
 	b.WriteString(`{"schema":1,"stage":"` + done.ID + `","att`)
 	os.WriteFile(recPath, []byte(b.String()), 0o644)
+	// The killed attempt started an hour ago and last wrote its log two
+	// minutes later: its wall time is those two minutes, not the hour until
+	// this run noticed.
+	killedStart := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	for _, s := range []*plan.Stage{killed, failed} {
 		os.Remove(filepath.Join(s.Spec.Dir, record.ResultFile))
-		store.WriteAttempt(s.Spec.Dir, &store.Attempt{Attempt: 2, Start: time.Now().UTC()})
+		start := time.Now().UTC()
+		if s == killed {
+			start = killedStart
+		}
+		store.WriteAttempt(s.Spec.Dir, &store.Attempt{Attempt: 2, Start: start})
 	}
+	killedLog := filepath.Join(killed.Spec.Dir, store.LogFile)
+	if err := os.WriteFile(killedLog, []byte("step 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(killedLog, killedStart.Add(2*time.Minute), killedStart.Add(2*time.Minute))
 	store.WriteFailure(failed.Spec.Dir, &store.Failure{Attempt: 2, Failure: record.Failure{Class: record.FailNaN, Message: "loss is NaN"}})
 
 	sum, p, err := e.run(Selection{}, nil)
@@ -593,6 +607,11 @@ func TestReconcileAfterCrash(t *testing.T) {
 	}
 	if got := strings.Join(classes(recs, killed.ID), " "); got != "ok interrupted ok" {
 		t.Errorf("killed attempt: %q", got)
+	}
+	for _, r := range recs {
+		if r.Stage == killed.ID && r.Attempt == 2 && math.Abs(r.Wall-120) > 1 {
+			t.Errorf("killed attempt's wall time %.0f s, want the 120 s until its log's last write", r.Wall)
+		}
 	}
 	if got := strings.Join(classes(recs, failed.ID), " "); got != "ok nan" {
 		t.Errorf("failed attempt: %q", got)

@@ -30,17 +30,23 @@ type Setup struct {
 	Threads    int // CPU threads per worker
 	Binary     string
 	Executor   config.Executor // after command-line overrides
+	Digests    *digest.Cache   // the input digests the plan used (Stale: what --verify found wrong)
 }
 
 // Overrides are command-line settings that win over the config's executor.
 type Overrides struct {
-	Workers  int    // 0 = config
-	GPUs     string // "" = config; "auto", "none" or "0,1"
-	Threads  int    // 0 = config
-	Timeout  time.Duration
-	Binary   string
-	Getenv   config.Getenv // nil = process environment
-	Executor string        // "" = config; "local" or "slurm"
+	Workers int    // 0 = config
+	GPUs    string // "" = config; "auto", "none" or "0,1"
+	Threads int    // 0 = config
+	Timeout time.Duration
+	Binary  string
+	Getenv  config.Getenv // nil = process environment
+	// ReadOnly writes nothing (the digest cache is not saved): cofi status.
+	ReadOnly bool
+	// Verify rehashes every input file instead of trusting the digest cache.
+	Verify bool
+	// Executor is "local" or "slurm"; "" = the config's executor.kind.
+	Executor string
 }
 
 // NewSetup loads the config at path and plans it.
@@ -130,12 +136,16 @@ func NewSetup(path string, o Overrides) (*Setup, error) {
 		s.Provenance = provenance.Collect(filepath.Dir(cfg.File))
 	}
 	cache := digest.Open(filepath.Join(cfg.Paths.Results.Path, ".cache", "digests.json"))
+	cache.Verify = o.Verify
+	s.Digests = cache
 	s.Plan, err = plan.Build(cfg, plan.Options{Digests: cache, Device: device, Threads: s.Threads, Code: provenance.Code(s.Provenance)})
 	if err != nil {
 		return nil, err
 	}
-	if err := cache.Save(); err != nil {
-		fmt.Fprintf(os.Stderr, "warning: %v\n", err)
+	if !o.ReadOnly {
+		if err := cache.Save(); err != nil {
+			fmt.Fprintf(os.Stderr, "warning: %v\n", err)
+		}
 	}
 	return s, nil
 }

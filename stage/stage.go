@@ -84,5 +84,6 @@ func kindsLocked() []string {
 var (
 	ErrNaN          = fmt.Errorf("loss is not finite")
 	ErrMissingInput = fmt.Errorf("missing input")
+	ErrBadInput     = fmt.Errorf("bad input") // present but unreadable or corrupt
 	ErrOOM          = fmt.Errorf("out of memory")
 )

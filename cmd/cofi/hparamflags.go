@@ -78,7 +78,18 @@ func (h *hparamFlags) resolve(t task.Task, extra map[string]any) (record.Params,
 			over[k] = v
 		}
 	}
-	return hparams.Resolve(h.kind, t, over)
+	p, err := hparams.Resolve(h.kind, t, over)
+	if err != nil {
+		// Name the flag the user typed, not the hyperparameter.
+		msg := err.Error()
+		for _, n := range names {
+			if *h.vals[n] != "" {
+				msg = strings.ReplaceAll(msg, fmt.Sprintf("hyperparameter %q", n), "--"+strings.ReplaceAll(n, "_", "-"))
+			}
+		}
+		return nil, fmt.Errorf("%s", msg)
+	}
+	return p, nil
 }
 
 // parseValue reads a flag value as an integer, a number, a bool or a string.

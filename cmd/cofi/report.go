@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,10 @@ Formats: `+strings.Join(report.Formats(), ", ")+` (bench: Go benchmark lines for
 	if len(formats) == 1 && formats[0] == "all" {
 		formats = report.Formats()
 	}
-	if *sparsity < 0 || *sparsity >= 1 {
+	if !(*dpi > 0) || math.IsInf(*dpi, 0) {
+		return exitCode{2, fmt.Sprintf("--dpi %v: want a positive number of dots per inch, e.g. 300", *dpi)}
+	}
+	if !(*sparsity >= 0 && *sparsity < 1) {
 		return exitCode{2, fmt.Sprintf("--sparsity %v: want a fraction in [0, 1), e.g. 0.95", *sparsity)}
 	}
 	inputs := reportInputs(experiments, records, fs.Args())

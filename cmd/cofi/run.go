@@ -86,6 +86,7 @@ type runnerFlags struct {
 	timeout          time.Duration
 	retryFailed      bool
 	force, only      filterList
+	readOnly, verify bool // status writes nothing; plan --verify rehashes every input
 }
 
 func (rf *runnerFlags) executorFlags(fs *flag.FlagSet) {
@@ -102,8 +103,20 @@ func (rf *runnerFlags) selectionFlags(fs *flag.FlagSet) {
 }
 
 func (rf *runnerFlags) setup(cfgPath string) (*runner.Setup, error) {
+	// Negative values would silently mean "default" below: reject them.
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"workers", rf.workers}, {"threads", rf.threads}} {
+		if f.v < 0 {
+			return nil, exitCode{2, fmt.Sprintf("--%s %d: want an integer >= 0 (0 = the config's executor setting)", f.name, f.v)}
+		}
+	}
+	if rf.timeout < 0 {
+		return nil, exitCode{2, fmt.Sprintf("--timeout %v: want a duration >= 0 (0 = the config's executor.timeout)", rf.timeout)}
+	}
 	s, err := runner.NewSetup(cfgPath, runner.Overrides{Workers: rf.workers, GPUs: rf.gpus, Threads: rf.threads,
-		Timeout: rf.timeout, Binary: rf.binary, Executor: rf.executor})
+		Timeout: rf.timeout, Binary: rf.binary, ReadOnly: rf.readOnly, Verify: rf.verify, Executor: rf.executor})
 	var probs config.Problems
 	if errors.As(err, &probs) {
 		return nil, exitCode{2, err.Error()}

@@ -247,6 +247,9 @@ func TestPlanEveryConfig(t *testing.T) {
 		t.Fatal("no configs")
 	}
 	dir := t.TempDir()
+	// The repository's configs put results/ at the repository root: keep
+	// this test's (digest cache, refused runs) in its own directory.
+	t.Setenv("COFI_RESULTS", filepath.Join(dir, "results"))
 	for _, f := range files {
 		abs, _ := filepath.Abs(f)
 		out, code := cofiOut(t, dir, "plan", abs)
@@ -399,5 +402,97 @@ func TestRunStageStandalone(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d records for the standalone stage", n)
+	}
+}
+
+// TestNegativeExecutorFlags: negative executor flags are rejected, not
+// silently taken as "use the config's value".
+func TestNegativeExecutorFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kill.toml")
+	if err := os.WriteFile(cfg, []byte(killConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ flag, want string }{
+		{"--workers=-1", "--workers -1: want an integer >= 0"},
+		{"--threads=-2", "--threads -2: want an integer >= 0"},
+		{"--timeout=-1s", "--timeout -1s: want a duration >= 0"},
+	} {
+		cmds := []string{"plan", "run"}
+		if strings.HasPrefix(c.flag, "--timeout") {
+			cmds = cmds[1:] // run's only
+		}
+		for _, cmd := range cmds {
+			out, code := cofiOut(t, dir, cmd, cfg, c.flag)
+			if code != 2 || !strings.Contains(out, c.want) {
+				t.Errorf("cofi %s %s: exit %d\n%s", cmd, c.flag, code, out)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results")); err == nil {
+		t.Error("a rejected run created the results directory")
+	}
+}
+
+// TestStatusWritesNothingAndPlanVerify: status leaves the disk alone; a
+// same-size edit of a data file with its old mtime restored (cp -p, rsync -t)
+// changes the ids of the stages reading it; plan --verify names a file whose
+// cached digest is wrong.
+func TestStatusWritesNothingAndPlanVerify(t *testing.T) {
+	dir := t.TempDir()
+	if out, code := cofiOut(t, dir, "synth", "--out", "data/synthetic", "--tasks", "syn-single", "--train", "20", "--dev", "10"); code != 0 {
+		t.Fatalf("synth: %s", out)
+	}
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("experiment = \"v\"\nfake = true\n[[grid]]\ntasks = [\"syn-single\"]\nmethods = [\"teacher\"]\n"), 0o644)
+	elsewhere := t.TempDir()
+	if out, code := cofiOut(t, elsewhere, "status", cfg); code != 0 || !strings.Contains(out, "missing") {
+		t.Fatalf("status from another directory: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results")); err == nil {
+		t.Fatal("cofi status wrote into the results directory")
+	}
+	ids := func(extra ...string) (string, string) {
+		out, code := cofiOut(t, elsewhere, append([]string{"plan", cfg, "--json"}, extra...)...)
+		if code != 0 {
+			t.Fatalf("plan: exit %d\n%s", code, out)
+		}
+		var pj runner.PlanJSON
+		i := strings.Index(out, "{")
+		if err := json.Unmarshal([]byte(out[i:]), &pj); err != nil {
+			t.Fatalf("plan --json: %v\n%s", err, out)
+		}
+		return pj.Stages[0].ID, out[:i]
+	}
+	before, _ := ids()
+	train := filepath.Join(dir, "data", "synthetic", "SYN-SINGLE", "train.tsv")
+	fi, _ := os.Stat(train)
+	b, _ := os.ReadFile(train)
+	b[len(b)-2] ^= 1 // the label of the last example: same size
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(train, b, 0o644)
+	os.Chtimes(train, fi.ModTime(), fi.ModTime())
+	after, _ := ids()
+	if before == after {
+		t.Errorf("a same-size edit with the old mtime restored left the stage id %s unchanged", before)
+	}
+	// A cache entry that lies (written before a silent edit on a file system
+	// without change times, say): --verify finds it.
+	cachePath := filepath.Join(dir, "results", ".cache", "digests.json")
+	cb, err := os.ReadFile(cachePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries map[string]map[string]any
+	dec := json.NewDecoder(bytes.NewReader(cb))
+	dec.UseNumber() // nanosecond times do not survive float64
+	dec.Decode(&entries)
+	abs, _ := filepath.Abs(train)
+	entries[abs]["sha256"] = strings.Repeat("0", 64)
+	cb, _ = json.Marshal(entries)
+	os.WriteFile(cachePath, cb, 0o644)
+	verified, msg := ids("--verify")
+	if verified != after || !strings.Contains(msg, "1 had a stale cached digest") || !strings.Contains(msg, abs) {
+		t.Errorf("plan --verify: id %s (want %s), message:\n%s", verified, after, msg)
 	}
 }

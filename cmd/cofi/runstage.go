@@ -46,6 +46,9 @@ func runStageCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"attempt": 0, "lock-fd": 0, "threads": 0}); err != nil {
+		return err
+	}
 	if *manifest == "" || *id == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitCode{2, "--manifest and --stage are required"}

@@ -25,6 +25,7 @@ func statusCmd(args []string) error {
 	var rf runnerFlags
 	fs := newFlagSet("status", "CONFIG [flags]", statusHelp+envHelp())
 	rf.executorFlags(fs)
+	rf.readOnly = true
 	asJSON := fs.Bool("json", false, "print the stages and cells as JSON (as 'cofi plan --json', plus the runner state)")
 	pos, err := parseArgs(fs, args, 1)
 	if err != nil {

@@ -26,6 +26,9 @@ func init() {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
+		if err := atLeast(fs, map[string]int{"train": 1, "dev": 1}); err != nil {
+			return err
+		}
 		for _, n := range strings.Split(*tasks, ",") {
 			t, err := task.Lookup(n)
 			if err != nil || !t.Synthetic {

@@ -31,6 +31,9 @@ func benchCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"layers": 1, "threads": 0, "steps": 1, "rounds": 2}); err != nil {
+		return err
+	}
 	var rs []int
 	for _, f := range strings.Split(*rssSteps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

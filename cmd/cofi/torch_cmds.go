@@ -14,9 +14,11 @@ import (
 	"syscall"
 
 	"github.com/cofiharness/cofi/baselines"
+	"github.com/cofiharness/cofi/experiments/bench"
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/cofi"
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/latency"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
@@ -120,6 +122,9 @@ func initModelCmd(args []string) error {
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"layers": 0}); err != nil {
+		return err
+	}
 	var c checkpoint.Config
 	switch *size {
 	case "tiny":
@@ -161,6 +166,9 @@ func finetuneCmd(args []string) error {
 		return err
 	}
 	if err := required(fs, "task", "data", "model", "out"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
 		return err
 	}
 	t, err := task.Lookup(*tk)
@@ -206,6 +214,12 @@ func evalCmd(args []string) error {
 	if err := required(fs, "task", "data", "model"); err != nil {
 		return err
 	}
+	if err := atLeast(fs, map[string]int{"batch": 1, "seq-len": 0, "latency-batch": 1, "batches": 0, "threads": 0}); err != nil {
+		return err
+	}
+	if err := roundsFlag(fs, "rounds"); err != nil {
+		return err
+	}
 	t, err := task.Lookup(*tk)
 	if err != nil {
 		return exitCode{2, err.Error()}
@@ -230,6 +244,10 @@ func evalCmd(args []string) error {
 			return err
 		}
 		defer m.Free()
+		res.DataIssues = td.Issues
+		if d := data.DescribeIssues(td.Issues); d != "" {
+			fmt.Fprintf(os.Stderr, "data issues: %s\n", d)
+		}
 		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
 			return err
 		}
@@ -324,6 +342,12 @@ func pruneCmd(args []string) error {
 	if err := required(fs, "task", "data", "student", "out"); err != nil {
 		return err
 	}
+	if err := fractionFlag(fs, "sparsity"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
+		return err
+	}
 	t, err := task.Lookup(*tk)
 	if err != nil {
 		return exitCode{2, err.Error()}
@@ -357,16 +381,20 @@ func pruneCmd(args []string) error {
 			return exitCode{2, fmt.Sprintf("--set %s.*: unknown stage kind (want prune, final or speed)", kind)}
 		}
 	}
+	dirs := map[string]string{record.KindPrune: filepath.Join(*out, "prune"), record.KindFinal: filepath.Join(*out, "final"), record.KindSpeed: filepath.Join(*out, "speed")}
+	var todo []string
+	for _, s := range strings.Split(*stages, ",") {
+		s = strings.TrimSpace(s)
+		if _, ok := dirs[s]; !ok {
+			return exitCode{2, fmt.Sprintf("--stages %s: unknown stage %q (want a comma-separated list of prune, final, speed)", *stages, s)}
+		}
+		todo = append(todo, s)
+	}
 	ctx, stop := interruptible()
 	defer stop()
 	e := env.env()
-	dirs := map[string]string{record.KindPrune: filepath.Join(*out, "prune"), record.KindFinal: filepath.Join(*out, "final"), record.KindSpeed: filepath.Join(*out, "speed")}
-	for _, s := range strings.Split(*stages, ",") {
-		s = strings.TrimSpace(s)
-		dir, ok := dirs[s]
-		if !ok {
-			return exitCode{2, fmt.Sprintf("--stages: unknown stage %q (want prune, final, speed)", s)}
-		}
+	for _, s := range todo {
+		dir := dirs[s]
 		if _, err := record.ReadResult(dir); err == nil {
 			fmt.Fprintf(os.Stderr, "%s: already done (%s), skipped\n", s, filepath.Join(dir, record.ResultFile))
 			continue
@@ -421,10 +449,33 @@ func speed(t task.Task, modelDir string, p record.Params, e train.Env) (*record.
 			}
 		}
 		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
+		if hparams.String(p, "speedup") == "flops" {
+			res.Latency = flopSpeedup(m, c.SeqLen)
+			fmt.Fprintf(e.Writer(), "speedup %.2fx: the FLOP ratio to the unpruned model at %d tokens (speedup = flops: nothing timed)\n", res.Latency.Speedup, c.SeqLen)
+			return nil
+		}
 		res.Latency, err = latency.Measure(m, base, c, info)
 		return err
 	})
 	return res, err
+}
+
+// flopSpeedup is the ratio of forward-pass FLOPs of the unpruned
+// architecture of m's config to m's own, at seqLen tokens per sequence.
+func flopSpeedup(m *bert.Model, seqLen int) *record.Latency {
+	heads, inter, hidden := m.Structure()
+	c := m.Config
+	full, fullInter := make([]int, c.NumHiddenLayers), make([]int, c.NumHiddenLayers)
+	for i := range full {
+		full[i], fullInter[i] = c.NumAttentionHeads, c.IntermediateSize
+	}
+	base := bench.ForwardFLOPs(c.HiddenSize, m.HeadDim, seqLen, full, fullInter)
+	own := bench.ForwardFLOPs(hidden, m.HeadDim, seqLen, heads, inter)
+	l := &record.Latency{Device: "FLOP ratio", SeqLen: seqLen, Method: record.LatencyFLOPs}
+	if own > 0 {
+		l.Speedup = base / own
+	}
+	return l
 }
 
 const distillHelp = `Task-distil a small dense student from a fine-tuned teacher, TinyBERT-style (the
@@ -446,6 +497,9 @@ func distillCmd(args []string) error {
 		return err
 	}
 	if err := required(fs, "task", "data", "teacher", "out"); err != nil {
+		return err
+	}
+	if err := atLeast(fs, map[string]int{"threads": 0}); err != nil {
 		return err
 	}
 	t, err := task.Lookup(*tk)

@@ -117,7 +117,30 @@ func ReadConfig(dir string) (Config, error) {
 			return Config{}, fmt.Errorf("read %s: %s must be a positive integer, got %d", p, f.name, f.v)
 		}
 	}
+	if err := c.checkShapes(); err != nil {
+		return Config{}, fmt.Errorf("read %s: %w", p, err)
+	}
 	return c, nil
+}
+
+// checkShapes rejects sizes a BERT cannot have: the hidden size splits into
+// num_attention_heads heads of equal size (BERT's own config rejects the rest).
+func (c Config) checkShapes() error {
+	if c.HiddenSize%c.NumAttentionHeads != 0 {
+		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d: heads must split the hidden size evenly", c.HiddenSize, c.NumAttentionHeads)
+	}
+	if !(c.LayerNormEps > 0 && c.LayerNormEps < 1) {
+		return fmt.Errorf("layer_norm_eps %v: want a small positive number such as 1e-12", c.LayerNormEps)
+	}
+	for _, d := range []struct {
+		name string
+		v    float64
+	}{{"hidden_dropout_prob", c.HiddenDropout}, {"attention_probs_dropout_prob", c.AttentionDropout}} {
+		if !(d.v >= 0 && d.v < 1) {
+			return fmt.Errorf("%s %v: want a probability in [0, 1)", d.name, d.v)
+		}
+	}
+	return nil
 }
 
 // WriteConfig writes c as dir/config.json.

@@ -64,6 +64,7 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 		}
 	}()
 	if needTeacher {
+		torch.Seed(train.StepSeed(seed, train.InitStep)) // a missing head's init: the same whatever was loaded before
 		if dist.teacher, err = load(c.TeacherDir); err != nil {
 			return nil, fmt.Errorf("%w: teacher: %v", stage.ErrMissingInput, err)
 		}

@@ -45,6 +45,7 @@ type pruneState struct {
 	BestEval   map[string]float64 `json:"best_eval"`
 	BestSparse float64            `json:"best_expected_sparsity"`
 	Seconds    float64            `json:"seconds"`
+	Resumes    int                `json:"resumes,omitempty"` // times a run continued from a snapshot
 }
 
 // distiller bundles the teacher and the distillation settings.
@@ -158,6 +159,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	if snap != "" {
 		startDir = snap
 	}
+	torch.Seed(train.StepSeed(seed, train.InitStep)) // a missing head's init: the same whatever was loaded before
 	student, err := train.LoadModel(c.Task, startDir, labels, dev, log)
 	if err != nil {
 		return nil, fmt.Errorf("%w: student: %v", stage.ErrMissingInput, err)
@@ -169,6 +171,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"),
 		alphaLayer: hparams.Float(p, "alpha_layer"), released: released}
 	if needTeacher {
+		torch.Seed(train.StepSeed(seed, train.InitStep))
 		dist.teacher, err = train.LoadModel(c.Task, c.TeacherDir, labels, dev, log)
 		if err != nil {
 			return nil, fmt.Errorf("%w: teacher: %v", stage.ErrMissingInput, err)
@@ -253,7 +256,11 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		if err := it.Seek(st.Pos); err != nil {
 			return nil, err
 		}
-		torch.Seed(seed + int64(st.Step))
+	}
+	resumedFrom := -1
+	if snap != "" {
+		resumedFrom = st.Step
+		st.Resumes++
 	}
 
 	prog := train.NewProgress(log, "prune "+c.Task.Name, total, st.Step)
@@ -306,6 +313,9 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		err := torch.Catch(func() error {
 			s := torch.NewScope()
 			defer s.Close()
+			// Dropout and hard-concrete noise of this step: a function of
+			// (seed, step) only, so a resumed run is bit-identical.
+			torch.Seed(train.StepSeed(seed, st.Step))
 			optim.ZeroGrad(weights)
 			optim.ZeroGrad(l0.Params())
 			optim.ZeroGrad(lag.Params())
@@ -411,6 +421,8 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		Size: compact.SizeRecord(), Structure: compact.StructureRecord(),
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
 			BestStep: st.BestStep, BestMetric: c.Task.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
+	res.Train.SetResumed(resumedFrom, st.Resumes)
+	res.DataIssues = td.Issues
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil

@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/synth"
 	"github.com/cofiharness/cofi/experiments/train"
+	"github.com/cofiharness/cofi/experiments/train/traintest"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
@@ -76,4 +80,85 @@ func TestPruneResumes(t *testing.T) {
 	if res.Train.Steps != 15 || res.Structure == nil {
 		t.Fatalf("result %+v", res.Train)
 	}
+}
+
+// TestPruneAndFinalResumeAreBitExact stops the pruning stage at a random
+// step before the pruning phase and at one inside it, and the final
+// fine-tuning at a random step; each resumed run must write the same model
+// bytes and metrics as the same stage run straight through.
+func TestPruneAndFinalResumeAreBitExact(t *testing.T) {
+	runtime.LockOSThread()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := synth.Write(data, "syn-single", 64, 32, 2); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "tiny")
+	c := checkpoint.Tiny()
+	c.NumHiddenLayers = 1
+	if err := bert.WriteRandomEncoder(c, 0, model); err != nil {
+		t.Fatal(err)
+	}
+	tk := task.MustLookup("syn-single")
+	sw, _ := method.Lookup("cofi")
+	env := train.Env{Device: "cpu", Threads: 1}
+	// 4 steps per epoch: distillation only for steps 0-3, pruning from step 4.
+	const total, pruneStart = 14, 4
+	pp, err := hparams.Resolve(record.KindPrune, tk, map[string]any{"max_steps": total, "batch": 16, "eval_every": 3,
+		"epochs": 10.0, "prepruning_epochs": 1.0, "sparsity_warmup_epochs": 2.0, "target_sparsity": 0.3, "sparsity_epsilon": 1.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prune := func(ctx context.Context, out string) (*record.Result, error) {
+		return Prune(ctx, PruneConfig{Task: tk, DataDir: data, TeacherDir: model, StudentDir: model, OutDir: out, Params: pp, Switches: sw.Switches, Env: env})
+	}
+	straight, err := prune(context.Background(), filepath.Join(dir, "prune"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, k int, dirA, dirB string, a, b *record.Result) {
+		t.Helper()
+		if ha, hb := traintest.ModelHash(t, dirA), traintest.ModelHash(t, dirB); ha != hb {
+			t.Errorf("%s stopped at step %d: resumed model %s differs from the uninterrupted %s", what, k, hb, ha)
+		}
+		if !reflect.DeepEqual(a.Metrics, b.Metrics) || !reflect.DeepEqual(a.Size, b.Size) {
+			t.Errorf("%s stopped at step %d: metrics %v size %+v, uninterrupted %v size %+v", what, k, b.Metrics, b.Size, a.Metrics, a.Size)
+		}
+		if b.Train.ResumedFrom != k || b.Train.Resumes != 1 {
+			t.Errorf("%s stopped at step %d: record says resumed from %d (%d resumes)", what, k, b.Train.ResumedFrom, b.Train.Resumes)
+		}
+	}
+	for _, k := range []int{1 + rand.IntN(pruneStart-1), pruneStart + 1 + rand.IntN(total-pruneStart-1)} {
+		out := filepath.Join(dir, fmt.Sprint("prune-stop-", k))
+		if _, err := prune(traintest.StopAfter(k), out); !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop at step %d: %v", k, err)
+		}
+		resumed, err := prune(context.Background(), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("prune", k, filepath.Join(dir, "prune"), out, straight, resumed)
+	}
+
+	fp, err := hparams.Resolve(record.KindFinal, tk, map[string]any{"max_steps": 10, "batch": 16, "eval_every": 4, "epochs": 10.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := func(ctx context.Context, out string) (*record.Result, error) {
+		return Final(ctx, FinalConfig{Task: tk, DataDir: data, PruneDir: filepath.Join(dir, "prune"), TeacherDir: model, OutDir: out, Params: fp, Switches: sw.Switches, Env: env})
+	}
+	fa, err := final(context.Background(), filepath.Join(dir, "final"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := 1 + rand.IntN(9)
+	out := filepath.Join(dir, "final-stop")
+	if _, err := final(traintest.StopAfter(k), out); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stop at step %d: %v", k, err)
+	}
+	fb, err := final(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("final", k, filepath.Join(dir, "final"), out, fa, fb)
 }

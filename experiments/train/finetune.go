@@ -161,12 +161,3 @@ func FormatMetrics(m map[string]float64) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// DescribeEval lists the evaluation sets and their sizes.
-func DescribeEval(td *TaskData) string {
-	var parts []string
-	for _, e := range td.Eval {
-		parts = append(parts, fmt.Sprintf("%s (%d)", e.Name, e.Data.Len()))
-	}
-	return strings.Join(parts, ", ")
-}

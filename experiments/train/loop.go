@@ -50,6 +50,7 @@ type loopState struct {
 	BestStep int                `json:"best_step"`
 	BestEval map[string]float64 `json:"best_eval"`
 	Seconds  float64            `json:"seconds"`
+	Resumes  int                `json:"resumes,omitempty"` // times a run continued from a snapshot
 }
 
 // Run trains j.Model with AdamW, evaluates on dev every eval_every steps,
@@ -71,6 +72,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	default:
 		return nil, err
 	}
+	torch.Seed(StepSeed(seed, InitStep))
 	m, err := j.Load(start)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
@@ -125,7 +127,11 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		if err := it.Seek(st.Pos); err != nil {
 			return nil, err
 		}
-		torch.Seed(seed + int64(st.Step)) // the dropout stream continues from a step-dependent seed
+	}
+	resumedFrom := -1
+	if snap != "" {
+		resumedFrom = st.Step
+		st.Resumes++
 	}
 	lr := hparams.Float(p, "lr")
 	clip := hparams.Float(p, "grad_clip")
@@ -162,6 +168,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		err := torch.Catch(func() error {
 			s := torch.NewScope()
 			defer s.Close()
+			torch.Seed(StepSeed(seed, st.Step)) // dropout of this step: a function of (seed, step) only
 			optim.ZeroGrad(params)
 			l := j.Loss(m, Input(b, m.Device), b)
 			loss = l.Item()
@@ -213,6 +220,8 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
 			BestStep: st.BestStep, BestMetric: j.Task.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
 	}
+	res.Train.SetResumed(resumedFrom, st.Resumes)
+	res.DataIssues = j.Data.Issues
 	res.Train.SecondsPerStep = res.Train.Seconds / float64(max(1, st.Step))
 	return res, nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/data/squad"
 	"github.com/cofiharness/cofi/experiments/metrics"
 	"github.com/cofiharness/cofi/experiments/tokenize"
@@ -29,6 +30,11 @@ func loadSpan(td *TaskData, dir string, tok *tokenize.Tokenizer, o DataOptions) 
 		if err != nil {
 			return nil, err
 		}
+		var where []string
+		for _, m := range set.Mismatched {
+			where = append(where, m.String())
+		}
+		td.addIssues(data.Issues(split, data.IssueAnswerMismatch, set.Answers, where))
 		f, err := squad.Encode(set.Examples, tok, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", td.Task.Name, split, err)

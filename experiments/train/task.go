@@ -1,7 +1,10 @@
 package train
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 
 	"github.com/cofiharness/cofi/experiments/checkpoint"
 	"github.com/cofiharness/cofi/experiments/data"
@@ -28,6 +31,15 @@ type TaskData struct {
 	Labels data.LabelVocab
 	Train  *data.Dataset // nil when not loaded
 	Eval   []EvalSet
+	// Issues are the rows the readers dropped or kept with a defect, per
+	// split; stages log them and put them in their records.
+	Issues []record.DataIssues
+}
+
+func (td *TaskData) addIssues(d *record.DataIssues) {
+	if d != nil {
+		td.Issues = append(td.Issues, *d)
+	}
 }
 
 // DataOptions say how to encode a task.
@@ -45,11 +57,16 @@ func LoadTask(t task.Task, dir string, tok *tokenize.Tokenizer, vocab data.Label
 		return loadSpan(td, dir, tok, o)
 	}
 	load := func(split string) (*data.Dataset, error) {
-		ex, err := glue.Load(dir, t.Name, split)
+		set, err := glue.LoadSet(dir, t.Name, split, glue.Auto)
 		if err != nil {
 			return nil, err
 		}
-		ds, err := data.EncodeGLUE(ex, tok, vocab, o.SeqLen)
+		var where []string
+		for _, s := range set.Skipped {
+			where = append(where, fmt.Sprintf("%s:%d: %s", set.Path, s.Line, s.Reason))
+		}
+		td.addIssues(data.Issues(split, data.IssueMalformedRow, len(set.Examples)+len(set.Skipped), where))
+		ds, err := data.EncodeGLUE(set.Examples, tok, vocab, o.SeqLen)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", t.Name, split, err)
 		}
@@ -100,19 +117,46 @@ func OptionsFrom(p record.Params, withTrain bool) DataOptions {
 }
 
 // ForModel loads a task's data encoded for the model in modelDir: with its
-// tokenizer and in its label order. Every failure is a missing input.
+// tokenizer and in its label order. Absent files are a missing input,
+// unreadable ones or too many dropped rows (data.MaxIssueFraction) a bad one.
 func ForModel(t task.Task, modelDir, dataDir string, o DataOptions) (*TaskData, error) {
 	labels, err := ModelLabels(t, modelDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, inputError(err)
 	}
 	tok, err := tokenize.Load(modelDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, inputError(err)
 	}
 	td, err := LoadTask(t, dataDir, tok, labels, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+		return nil, inputError(err)
+	}
+	if err := data.CheckIssues(td.Issues); err != nil {
+		return nil, fmt.Errorf("%w: %v", stage.ErrBadInput, err)
 	}
 	return td, nil
+}
+
+// inputError classifies a failure to read an input: absent (missing input)
+// or present but unusable (bad input).
+func inputError(err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, data.ErrNotFound) {
+		return fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
+	}
+	return fmt.Errorf("%w: %v", stage.ErrBadInput, err)
+}
+
+// DescribeEval lists the evaluation sets and their sizes, then any data
+// issues (rows dropped or kept with a defect).
+func DescribeEval(td *TaskData) string {
+	var parts []string
+	for _, e := range td.Eval {
+		parts = append(parts, fmt.Sprintf("%s (%d)", e.Name, e.Data.Len()))
+	}
+	s := strings.Join(parts, ", ")
+	if d := data.DescribeIssues(td.Issues); d != "" {
+		s += "; data issues: " + d
+	}
+	return s
 }

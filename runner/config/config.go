@@ -121,6 +121,10 @@ func (p Path) Builtin() bool { return strings.HasPrefix(p.Path, BuiltinPrefix) }
 // BuiltinPrefix marks a model that has no files: "builtin:tiny".
 const BuiltinPrefix = "builtin:"
 
+// BuiltinModels are the names after BuiltinPrefix that stages can build
+// (random encoders of checkpoint.Tiny and checkpoint.BertBase shapes).
+var BuiltinModels = []string{"tiny", "base"}
+
 // Paths are the directories an experiment reads and writes.
 type Paths struct {
 	Results        Path

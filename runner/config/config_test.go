@@ -77,7 +77,8 @@ sparsity = 0.924
 	if c.Paths.Results.Path != "/work/out" || c.Paths.Results.Source != "x.toml:6:1" {
 		t.Errorf("results path %+v", c.Paths.Results)
 	}
-	if c.Paths.GLUE.Path != "/work/rel/glue" || c.Paths.GLUE.Source != "GLUE_DIR" {
+	wd, _ := os.Getwd() // a relative path from the environment is the shell's
+	if c.Paths.GLUE.Path != filepath.Join(wd, "rel/glue") || c.Paths.GLUE.Source != "GLUE_DIR" {
 		t.Errorf("env override: %+v", c.Paths.GLUE)
 	}
 	if !c.Paths.Model.Builtin() || c.Paths.SQuAD.Path != "/work/data/squad" {
@@ -179,6 +180,15 @@ profile = "nope"
 		{"paths", minimal + "[paths]\nresults = \"builtin:x\"\nglue = 3\nsquad = \"\"\n",
 			[]string{"7:1 paths.results: \"builtin:x\": only models can be builtin", "8:1 paths.glue: want a string", "9:1 paths.squad: empty path"}},
 		{"wrong shapes", "experiment = 3\ngrid = 5\n", []string{"1:1 experiment: want a string", "2:1 grid: want an array"}},
+		{"empty grid", "experiment = \"e\"\ngrid = []\n", []string{"2:1 grid: empty"}},
+		{"values out of range", minimal + "[profiles.p.teacher]\nlr = nan\nepochs = inf\nwarmup_frac = 1.5\nbatch = 0\n[profiles.p.prune]\nlayer_presence = \"relased\"\n[profiles.p.final]\nlr = -1e-5\n",
+			[]string{"7:1 profiles.p.teacher.lr: hyperparameter \"lr\": NaN is not a finite number", "8:1 profiles.p.teacher.epochs: hyperparameter \"epochs\": +Inf is not a finite number",
+				"9:1 profiles.p.teacher.warmup_frac: hyperparameter \"warmup_frac\": 1.5 is out of range: want a number in [0, 1]",
+				"10:1 profiles.p.teacher.batch: hyperparameter \"batch\": 0 is out of range: want an integer >= 1",
+				"12:1 profiles.p.prune.layer_presence: hyperparameter \"layer_presence\": relased is out of range: want one of paper, released",
+				"14:1 profiles.p.final.lr: hyperparameter \"lr\": -1e-05 is out of range: want a number > 0"}},
+		{"unknown builtin", minimal + "[paths]\nmodel = \"builtin:huge\"\n", []string{"7:1 paths.model: \"builtin:huge\": unknown builtin model \"huge\" (builtin models: tiny, base)"}},
+		{"axis out of range", minimal + "[grid.axes]\n\"final.lr\" = [1e-5, 0.0]\n", []string{"7:21 grid[0].axes.\"final.lr\"[1]: hyperparameter \"lr\": 0 is out of range"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,6 +239,52 @@ m = [
 		if got, ok := pos[k]; !ok || got != w {
 			t.Errorf("%s at %v (found %v), want %v", k, got, ok, w)
 		}
+	}
+}
+
+// TestPathsResolveAgainstTheConfigFile: the same config loaded from two
+// working directories names the same paths, those of the file's directory;
+// the repository's configs put results/ and data/ at the repository root.
+func TestPathsResolveAgainstTheConfigFile(t *testing.T) {
+	noEnv := func(string) (string, bool) { return "", false }
+	root, _ := filepath.Abs("../..")
+	files, _ := filepath.Glob("../../configs/*.toml")
+	for _, f := range files {
+		c, err := Load(f, Options{Getenv: noEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Paths.Results.Source == "default" {
+			t.Errorf("%s: no [paths] results: write it, relative to configs/", f)
+		}
+		for _, p := range []Path{c.Paths.Results, c.Paths.GLUE, c.Paths.SQuAD, c.Paths.Synthetic, c.Paths.Model} {
+			if p.Source == "default" || p.Builtin() {
+				continue // not written: a path this config does not use
+			}
+			if !strings.HasPrefix(p.Path, root+string(filepath.Separator)) || strings.HasPrefix(p.Path, filepath.Join(root, "configs")) {
+				t.Errorf("%s: %s resolves to %s, outside the repository root or inside configs/", f, p.Key, p.Path)
+			}
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no configs")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "exp", "c.toml")
+	os.MkdirAll(filepath.Dir(cfg), 0o755)
+	os.WriteFile(cfg, []byte(minimal+"[paths]\nresults = \"../out\"\nglue = \"data/glue\"\n"), 0o644)
+	var got []string
+	for _, wd := range []string{dir, t.TempDir()} {
+		t.Chdir(wd)
+		c, err := Load(cfg, Options{Getenv: noEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c.Paths.Results.Path+" "+c.Paths.GLUE.Path+" "+c.Paths.SQuAD.Path)
+	}
+	want := filepath.Join(dir, "out") + " " + filepath.Join(dir, "exp", "data/glue") + " " + filepath.Join(dir, "exp", "data/squad")
+	if got[0] != want || got[1] != want {
+		t.Errorf("paths from two working directories:\n%s\n%s\nwant %s", got[0], got[1], want)
 	}
 }
 

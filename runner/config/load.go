@@ -24,14 +24,27 @@ import (
 // Options changes how Load resolves a file.
 type Options struct {
 	Getenv Getenv // nil = the process environment
-	Dir    string // base of relative paths; "" = the working directory
+	// Dir is the base of relative paths written in the file; "" = the
+	// directory holding the config file (Load), the working directory
+	// (Parse). Relative paths from environment variables (GLUE_DIR=...) are
+	// the shell's: they resolve against the working directory.
+	Dir string
 }
 
-// Load reads and validates the config at path.
+// Load reads and validates the config at path. Relative paths in it resolve
+// against the directory holding it, so a config means the same wherever cofi
+// is started from.
 func Load(path string, opt Options) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if opt.Dir == "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		opt.Dir = filepath.Dir(abs)
 	}
 	return Parse(path, src, opt)
 }
@@ -342,19 +355,28 @@ func (w *walker) paths(root *tbl) Paths {
 			pos := w.position(p.Key)
 			p.Path, p.Source = s, fmt.Sprintf("%s:%d:%d", w.file, pos.Line, pos.Col)
 		}
+		base := w.opt.Dir
 		if env != "" {
 			if v, ok := w.opt.Getenv(env); ok && v != "" {
 				p.Path, p.Source = v, env
+				base = "" // the shell's: the working directory
 			}
 		}
 		if strings.HasPrefix(p.Path, BuiltinPrefix) {
 			if !builtinOK {
 				w.errorf(p.Key, "%q: only models can be builtin", p.Path)
+			} else if name := strings.TrimPrefix(p.Path, BuiltinPrefix); !contains(BuiltinModels, name) {
+				w.errorf(p.Key, "%q: unknown builtin model %q (builtin models: %s)", p.Path, name, strings.Join(BuiltinModels, ", "))
 			}
 			return p
 		}
 		if p.Path != "" && !filepath.IsAbs(p.Path) {
-			p.Path = filepath.Join(w.opt.Dir, p.Path)
+			if base == "" {
+				if wd, err := os.Getwd(); err == nil {
+					base = wd
+				}
+			}
+			p.Path = filepath.Join(base, p.Path)
 		}
 		p.Path = filepath.Clean(p.Path)
 		return p
@@ -578,7 +600,11 @@ func (w *walker) override(path, kind, name string, v any) (any, bool) {
 	}
 	p, err := hparams.Resolve(kind, checkTask, map[string]any{name: v})
 	if err != nil {
-		w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		if strings.Contains(err.Error(), "unknown hyperparameter") {
+			w.errorf(path, "%v (%s hyperparameters: %s)", err, kind, strings.Join(keyNames(kind), ", "))
+		} else {
+			w.errorf(path, "%v", err)
+		}
 		return nil, false
 	}
 	return p[name], true
@@ -665,6 +691,9 @@ func (w *walker) grids(root *tbl, profiles map[string]Profile) []Grid {
 	var out []Grid
 	for i, t := range root.tables("grid") {
 		out = append(out, w.grid(i, t, profiles))
+	}
+	if _, isList := root.m["grid"].([]any); isList && len(out) == 0 {
+		w.errorf("grid", "empty: an experiment needs at least one [[grid]] with tasks and methods")
 	}
 	return out
 }

@@ -1,7 +1,11 @@
 // Package digest computes content digests of the files a stage reads (data
 // sets, model checkpoints) for stage identities. File digests are cached by
-// (absolute path, size, modification time), so multi-gigabyte GLUE files and
-// checkpoints are hashed once, not at every plan.
+// absolute path and the file's (size, modification time, inode change time,
+// inode), so multi-gigabyte GLUE files and checkpoints are hashed once, not
+// at every plan. The change time and inode are in the key because the
+// modification time alone can be restored after an edit (cp -p, rsync -t,
+// tar): the change time cannot be set from user space, and a file replaced
+// by a rename has a new inode. Cache.Verify ignores cached digests.
 package digest
 
 import (
@@ -26,12 +30,31 @@ type Cache struct {
 	mu      sync.Mutex
 	entries map[string]entry
 	dirty   bool
+	hashed  int
+	// Verify rehashes every file, ignoring cached digests, and records in
+	// Stale the files whose cached digest was wrong.
+	Verify bool
+	Stale  []string
+}
+
+// Hashed is the number of files read and hashed so far (not from the cache).
+func (c *Cache) Hashed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hashed
 }
 
 type entry struct {
+	key
+	SHA256 string `json:"sha256"`
+}
+
+// key is what must be unchanged for a cached digest to be used.
+type key struct {
 	Size    int64  `json:"size"`
 	MtimeNS int64  `json:"mtime_ns"`
-	SHA256  string `json:"sha256"`
+	CtimeNS int64  `json:"ctime_ns"`
+	Inode   uint64 `json:"inode"`
 }
 
 // Open loads the cache stored at path; "" keeps it in memory only. A missing
@@ -81,10 +104,11 @@ func (c *Cache) File(path string) (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", fmt.Errorf("digest %s: not a regular file", abs)
 	}
+	k := keyOf(fi)
 	c.mu.Lock()
-	e, ok := c.entries[abs]
+	e, cached := c.entries[abs]
 	c.mu.Unlock()
-	if ok && e.Size == fi.Size() && e.MtimeNS == fi.ModTime().UnixNano() {
+	if cached && e.key == k && !c.Verify {
 		return e.SHA256, nil
 	}
 	f, err := os.Open(abs)
@@ -98,8 +122,12 @@ func (c *Cache) File(path string) (string, error) {
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	c.mu.Lock()
-	c.entries[abs] = entry{Size: fi.Size(), MtimeNS: fi.ModTime().UnixNano(), SHA256: sum}
+	if cached && e.key == k && e.SHA256 != sum {
+		c.Stale = append(c.Stale, abs)
+	}
+	c.entries[abs] = entry{key: k, SHA256: sum}
 	c.dirty = true
+	c.hashed++
 	c.mu.Unlock()
 	return sum, nil
 }

@@ -174,6 +174,8 @@ func Class(ctx context.Context, err error) string {
 		return record.FailNaN
 	case errors.Is(err, stage.ErrMissingInput):
 		return record.FailMissingInput
+	case errors.Is(err, stage.ErrBadInput):
+		return record.FailBadInput
 	case errors.Is(err, stage.ErrOOM), strings.Contains(strings.ToLower(err.Error()), "out of memory"):
 		// libtorch reports CUDA OOM as a message, which gotch turns into a panic.
 		return record.FailOOM

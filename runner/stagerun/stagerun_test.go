@@ -27,6 +27,7 @@ func TestClass(t *testing.T) {
 		{live, fmt.Errorf("x: %w", stage.ErrOOM), record.FailOOM},
 		{live, errors.New("panic: CUDA out of memory. Tried to allocate 2.00 GiB"), record.FailOOM},
 		{live, fmt.Errorf("data: %w", stage.ErrMissingInput), record.FailMissingInput},
+		{live, fmt.Errorf("data: %w", stage.ErrBadInput), record.FailBadInput},
 		{live, errors.New("shape mismatch"), record.FailExit},
 		{done, context.Canceled, record.FailInterrupted},
 		{done, errors.New("save checkpoint: interrupted write"), record.FailInterrupted},

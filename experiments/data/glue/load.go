@@ -120,7 +120,7 @@ func Find(dir, taskName, split string, src Source) ([]string, Source, error) {
 	if src == Parquet && s.config == "" {
 		return nil, "", fmt.Errorf("task %s has no parquet form", t.Name)
 	}
-	return nil, "", fmt.Errorf("no %s %s data under %s (tried %s)", t.Name, split, dir, strings.Join(tried, ", "))
+	return nil, "", data.NotFound("no %s %s data under %s (tried %s)", t.Name, split, dir, strings.Join(tried, ", "))
 }
 
 // candidateDirs lists the subdirectories of dir named like the task, then

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cofiharness/cofi/experiments/data"
 	"github.com/cofiharness/cofi/experiments/data/hfparquet"
 	"github.com/cofiharness/cofi/task"
 )
@@ -52,9 +53,40 @@ type Set struct {
 	Path        string
 	Source      Source
 	Examples    []Example
-	// Mismatched lists "id#k" for gold answers whose text is not the context
-	// at answer_start (real SQuAD has a few); they are kept, as HF does.
-	Mismatched []string
+	// Mismatched lists the gold answers whose text is not the context at
+	// answer_start (real SQuAD has a few); they are kept, as HF does, and
+	// counted in the stage record (data.IssueAnswerMismatch).
+	Mismatched []Mismatch
+	Answers    int // gold answers read, mismatched included
+}
+
+// A Mismatch is a gold answer whose text is not found at its answer_start.
+type Mismatch struct {
+	ID     string // question id
+	Answer int    // index in the question's answers
+	Where  string // "file:line" (JSON) or "file: row N" (parquet)
+	Reason string
+}
+
+func (m Mismatch) String() string {
+	return fmt.Sprintf("%s: %s#%d: %s", m.Where, m.ID, m.Answer, m.Reason)
+}
+
+// mismatch says why text is not at start in ctx, "" when it is.
+func mismatch(ctx []rune, text string, start int) string {
+	if answerMatches(ctx, text, start) {
+		return ""
+	}
+	n := utf8.RuneCountInString(text)
+	switch {
+	case start < 0 || start+n > len(ctx):
+		return fmt.Sprintf("answer %q at answer_start %d runs past the context's %d characters", text, start, len(ctx))
+	}
+	s := string(ctx)
+	if start <= len(s)-len(text) && s[start:start+len(text)] == text {
+		return fmt.Sprintf("answer %q is at byte %d, not character %d: answer_start counts bytes, SQuAD counts characters", text, start, start)
+	}
+	return fmt.Sprintf("the context has %q at answer_start %d, not the answer %q", string(ctx[start:start+n]), start, text)
 }
 
 // Golds maps each question id to its gold answer texts (metrics.Span's input).
@@ -188,7 +220,7 @@ func Load(dir, taskName, split string, src Source) (*Set, error) {
 	if src == Parquet && l.hfSplits == nil {
 		return nil, fmt.Errorf("task %s has no parquet form", t.Name)
 	}
-	return nil, fmt.Errorf("no %s %s data under %s (tried %s)", t.Name, split, dir, strings.Join(tried, ", "))
+	return nil, data.NotFound("no %s %s data under %s (tried %s)", t.Name, split, dir, strings.Join(tried, ", "))
 }
 
 // SyntaxError is malformed or unexpected JSON, located by line and column
@@ -220,7 +252,7 @@ func ReadJSONFile(path string) (*Set, error) {
 // by line:column; an answer_start that does not point at its text is only
 // counted in Set.Mismatched.
 func ReadJSON(b []byte, path string) (*Set, error) {
-	p := &jsonParser{b: b, path: path, dec: json.NewDecoder(bytes.NewReader(b)), ids: map[string]bool{}}
+	p := &jsonParser{b: b, path: path, dec: json.NewDecoder(bytes.NewReader(b)), ids: map[string]bool{}, line: 1}
 	p.dec.UseNumber()
 	p.set = &Set{Path: path, Source: JSON}
 	if err := p.top(); err != nil {
@@ -233,15 +265,26 @@ func ReadJSON(b []byte, path string) (*Set, error) {
 }
 
 type jsonParser struct {
-	b    []byte
-	path string
-	dec  *json.Decoder
-	set  *Set
-	ids  map[string]bool
-	data bool
+	b       []byte
+	path    string
+	line    int   // lineAt's line at lineOff
+	lineOff int64 //
+	dec     *json.Decoder
+	set     *Set
+	ids     map[string]bool
+	data    bool
 }
 
 // errAt builds a located error at a byte offset.
+// lineAt is the 1-based line of byte offset off, counted on from the last
+// call (offsets only grow while parsing), so many lookups stay linear.
+func (p *jsonParser) lineAt(off int64) int {
+	off = min(max(off, p.lineOff), int64(len(p.b)))
+	p.line += bytes.Count(p.b[p.lineOff:off], []byte{'\n'})
+	p.lineOff = off
+	return p.line
+}
+
 func (p *jsonParser) errAt(off int64, format string, args ...any) error {
 	off = min(max(off, 0), int64(len(p.b)))
 	line := 1 + bytes.Count(p.b[:off], []byte{'\n'})
@@ -518,8 +561,9 @@ func (p *jsonParser) example(q pendingQA, context string, ctx []rune) (Example, 
 			return Example{}, p.errAt(q.off, `%s.answers[%d]: expected "answer_start" (integer) and "text" (string)`, q.where, k)
 		}
 		ex.Answers = append(ex.Answers, Answer{Text: *a.Text, Start: *a.AnswerStart})
-		if !answerMatches(ctx, *a.Text, *a.AnswerStart) {
-			p.set.Mismatched = append(p.set.Mismatched, fmt.Sprintf("%s#%d", ex.ID, k))
+		p.set.Answers++
+		if why := mismatch(ctx, *a.Text, *a.AnswerStart); why != "" {
+			p.set.Mismatched = append(p.set.Mismatched, Mismatch{ID: ex.ID, Answer: k, Where: fmt.Sprintf("%s:%d", p.path, p.lineAt(q.off)), Reason: why})
 		}
 	}
 	return ex, nil
@@ -583,8 +627,9 @@ func ReadParquet(files []string) (*Set, error) {
 			ex := Example{ID: ids[i], Title: titles[i], Question: questions[i], Context: contexts[i]}
 			for k, t := range texts[i] {
 				ex.Answers = append(ex.Answers, Answer{Text: t, Start: int(starts[i][k])})
-				if !answerMatches(ctxRunes, t, int(starts[i][k])) {
-					set.Mismatched = append(set.Mismatched, fmt.Sprintf("%s#%d", ex.ID, k))
+				set.Answers++
+				if why := mismatch(ctxRunes, t, int(starts[i][k])); why != "" {
+					set.Mismatched = append(set.Mismatched, Mismatch{ID: ex.ID, Answer: k, Where: fmt.Sprintf("%s: row %d", path, i), Reason: why})
 				}
 			}
 			set.Examples = append(set.Examples, ex)

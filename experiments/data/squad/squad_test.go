@@ -2,6 +2,7 @@ package squad
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,6 +25,26 @@ func loadFixture(t *testing.T) *Set {
 	return set
 }
 
+func TestMismatchReasons(t *testing.T) {
+	ctx := []rune("Zoë went to Paris.")
+	cases := []struct {
+		text  string
+		start int
+		want  string
+	}{
+		{"Paris", 12, ""},
+		{"Paris", 13, "is at byte 13, not character 13"}, // ë is two bytes
+		{"Paris", 20, "runs past the context's 18 characters"},
+		{"Paris", -1, "runs past"},
+		{"Rome", 12, `the context has "Pari" at answer_start 12, not the answer "Rome"`},
+	}
+	for _, c := range cases {
+		if got := mismatch(ctx, c.text, c.start); c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("mismatch(%q, %d) = %q, want %q", c.text, c.start, got, c.want)
+		}
+	}
+}
+
 func TestReadJSON(t *testing.T) {
 	set := loadFixture(t)
 	if set.Source != JSON || set.Split != "squad" || len(set.Examples) != 5 {
@@ -41,8 +62,9 @@ func TestReadJSON(t *testing.T) {
 	if ex := set.Examples[3]; ex.Title != "Café" || ex.Context == "" || ex.Answers[0].Text != "Zoë" {
 		t.Errorf("qas before context: %+v", ex)
 	}
-	if !reflect.DeepEqual(set.Mismatched, []string{"56be4db0acb8001400a502ec#2"}) {
-		t.Errorf("mismatched answers %v, want the deliberate one", set.Mismatched)
+	if len(set.Mismatched) != 1 || set.Mismatched[0].ID != "56be4db0acb8001400a502ec" || set.Mismatched[0].Answer != 2 ||
+		!strings.HasSuffix(set.Mismatched[0].Where, "dev-v1.1.json:10") || set.Answers != 9 {
+		t.Errorf("mismatched answers %v of %d, want the deliberate one", set.Mismatched, set.Answers)
 	}
 	if g := set.Golds()["cafe-year"]; !reflect.DeepEqual(g, []string{"1858", "in 1858"}) {
 		t.Errorf("golds %v", g)
@@ -117,7 +139,13 @@ func TestParquetMatchesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Source != Parquet || !reflect.DeepEqual(got.Examples, want.Examples) || !reflect.DeepEqual(got.Mismatched, want.Mismatched) {
+	ids := func(ms []Mismatch) (out []string) {
+		for _, m := range ms {
+			out = append(out, fmt.Sprintf("%s#%d %s", m.ID, m.Answer, m.Reason))
+		}
+		return out
+	}
+	if got.Source != Parquet || !reflect.DeepEqual(got.Examples, want.Examples) || !reflect.DeepEqual(ids(got.Mismatched), ids(want.Mismatched)) {
 		t.Errorf("parquet gave %+v\nJSON gave %+v", got, want)
 	}
 	if _, err := Load(dir, "squad", "train", Auto); err == nil || !strings.Contains(err.Error(), "no squad train data") {
