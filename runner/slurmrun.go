@@ -33,15 +33,16 @@ type SlurmOptions struct {
 // srun is one RunSlurm: the local run's bookkeeping plus the cluster's.
 type srun struct {
 	*run
-	so        SlurmOptions
-	ledger    *slurm.Ledger
-	started   time.Time
-	submitted map[string]submittedTask // this run's tasks, until squeue has shown them
-	submits   map[string]int           // submissions per stage in this run
-	released  map[string]time.Time     // requeued tasks released, when
-	last      map[string]Status        // for messages about changes
-	ended     map[string]slurm.Task    // ended tasks squeue still shows, by task id
-	arrays    []string                 // array job ids submitted by this run
+	so         SlurmOptions
+	ledger     *slurm.Ledger
+	started    time.Time
+	submitted  map[string]submittedTask // this run's tasks, until squeue has shown them
+	submits    map[string]int           // submissions per stage in this run
+	released   map[string]time.Time     // requeued tasks released, when
+	last       map[string]Status        // for messages about changes
+	ended      map[string]slurm.Task    // ended tasks squeue still shows, by task id
+	arrays     []string                 // array job ids submitted by this run
+	maxRunning int                      // most tasks seen running at once, for the ETA
 }
 
 type submittedTask struct {
@@ -598,7 +599,9 @@ func (r *srun) slurmSnapshot(sts []*StageStatus, active map[string]slurm.Task) *
 		}
 	}
 	s.Running, s.Queued = len(running), len(remaining)
-	s.ETA = eta(r.walls, remaining, running, max(len(running), 1))
+	// The cluster's parallelism is what it has shown so far.
+	r.maxRunning = max(r.maxRunning, len(running))
+	s.ETA = eta(r.walls, remaining, running, max(r.maxRunning, 1))
 	return &s
 }
 
