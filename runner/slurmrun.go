@@ -620,7 +620,9 @@ func (r *srun) finishSummary(sts []*StageStatus) {
 				sum.Succeeded = append(sum.Succeeded, Result{s, ""})
 			}
 		case Failed:
-			if !st.Action.Runs() || r.sum.WasInterrupted {
+			if st.Action.Runs() && !r.sum.WasInterrupted {
+				sum.NotStarted++ // to be retried, but this run stopped submitting
+			} else {
 				sum.Failed = append(sum.Failed, Result{s, st.Note})
 			}
 		case Blocked:

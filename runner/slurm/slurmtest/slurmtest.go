@@ -200,8 +200,12 @@ func (c *Cluster) stop(t testing.TB) {
 		if err != nil || pid <= 1 {
 			continue
 		}
-		syscall.Kill(pid, syscall.SIGTERM)
-		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+		proc, err := os.FindProcess(pid)
+		if err != nil {
+			continue
+		}
+		proc.Signal(syscall.SIGTERM)
+		for i := 0; i < 100 && proc.Signal(syscall.Signal(0)) == nil; i++ {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
