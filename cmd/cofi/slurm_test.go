@@ -491,6 +491,7 @@ sparsities = [0.6, 0.9]
 	if !strings.Contains(st, "slurm: ") {
 		t.Errorf("status does not report the queue:\n%s", st)
 	}
+	t.Logf("status of the detached grid:\n%s", lastLines(st, 12))
 	out, code = e.run("run", e.cfg, "--progress", "plain") // waits for the jobs
 	if code != 0 {
 		t.Fatalf("attached run exited %d:\n%s", code, out)
