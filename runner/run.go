@@ -399,7 +399,10 @@ func (r *run) force(statuses []*StageStatus) error {
 	return nil
 }
 
-func (r *run) writeManifest() error {
+func (r *run) writeManifest() error { return r.writeManifestTo(r.exp.Manifest()) }
+
+// writeManifestTo writes the manifest of every stage of the plan to path.
+func (r *run) writeManifestTo(path string) error {
 	m := &store.Manifest{Experiment: r.p.Config.Experiment, Created: time.Now().UTC()}
 	for _, s := range r.p.Stages {
 		ms := store.ManifestStage{Kind: s.Kind, Spec: s.Spec, Cells: s.CellIDs(), Exclusive: s.Exclusive}
@@ -408,7 +411,7 @@ func (r *run) writeManifest() error {
 		}
 		m.Stages = append(m.Stages, ms)
 	}
-	return store.WriteManifest(r.exp.Manifest(), m)
+	return store.WriteManifest(path, m)
 }
 
 // schedule runs the pending stages until none can run.

@@ -342,8 +342,7 @@ func (r *srun) submit(sts []*StageStatus, active map[string]slurm.Task) error {
 	if err := r.writeManifestTo(manifest); err != nil {
 		return err
 	}
-	taskOf := map[*plan.Stage]string{}  // this submission's task ids
-	arrayOf := map[*plan.Stage]string{} // ... and array job ids
+	arrayOf := map[*plan.Stage]string{} // array job id of each stage of this submission
 	n := 0
 	for gi, k := range keys {
 		stages := groups[k]
@@ -401,7 +400,7 @@ func (r *srun) submit(sts []*StageStatus, active map[string]slurm.Task) error {
 			r.arrays = append(r.arrays, job)
 			for i, s := range part {
 				tid := job + "_" + strconv.Itoa(i)
-				taskOf[s], arrayOf[s] = tid, job
+				arrayOf[s] = job
 				r.submitted[s.ID] = submittedTask{slurm.Task{ID: tid, ArrayJob: job, Index: i, State: "PENDING", Reason: "submitted"}, time.Now()}
 				r.submits[s.ID]++
 			}
@@ -431,18 +430,6 @@ func (r *srun) resources(kind string, exclusive bool) slurm.Resources {
 	return slurm.Resources{Partition: s.Partition, Account: s.Account, QOS: s.QOS, Constraint: s.Constraint, Time: t,
 		GPUs: s.GPUs, Gres: s.Gres, CPUs: cpus, Mem: s.Mem, Exclusive: exclusive && s.Exclusive, SignalLead: s.SignalLead,
 		Throttle: s.Throttle, Extra: s.Args}
-}
-
-func (r *run) writeManifestTo(path string) error {
-	m := &store.Manifest{Experiment: r.p.Config.Experiment, Created: time.Now().UTC()}
-	for _, s := range r.p.Stages {
-		ms := store.ManifestStage{Kind: s.Kind, Spec: s.Spec, Cells: s.CellIDs(), Exclusive: s.Exclusive}
-		for _, u := range s.Upstream {
-			ms.After = append(ms.After, u.ID)
-		}
-		m.Stages = append(m.Stages, ms)
-	}
-	return store.WriteManifest(path, m)
 }
 
 // watch waits for the experiment's jobs, recording, resubmitting and

@@ -171,6 +171,72 @@ func TestSlurm(t *testing.T) {
 	t.Run("DetachedKilledSubmitsNothingTwice", func(t *testing.T) { t.Parallel(); testSlurmDetachKill(t, c) })
 	t.Run("OverMemoryIsOOM", func(t *testing.T) { t.Parallel(); testSlurmOOM(t, c) })
 	t.Run("CtrlC", func(t *testing.T) { t.Parallel(); testSlurmCtrlC(t, c) })
+	t.Run("JobStates", func(t *testing.T) { t.Parallel(); testSlurmJobStates(t, c) })
+}
+
+// testSlurmJobStates: where accounting storage is disabled, the states of
+// ended jobs come from squeue while it remembers them, then from the job
+// completion log (sacct -c); sbatch, scancel and the queue parse as the
+// executor expects.
+func testSlurmJobStates(t *testing.T, c *slurmtest.Cluster) {
+	cl := slurm.NewClient(slurm.DefaultCommands)
+	cl.Env = []string{c.Env()}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "fail.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nexit 3\n"), 0o755)
+	sleeper := filepath.Join(dir, "sleep.sh")
+	os.WriteFile(sleeper, []byte("#!/bin/sh\nsleep 60\n"), 0o755)
+	name := "cofi-jobstates"
+	failed, err := cl.Submit([]string{"--job-name=" + name, "--mem=10M", "--output=" + filepath.Join(dir, "%j.out")}, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := cl.Submit([]string{"--job-name=" + name, "--mem=10M", "--array=0-1", "--output=" + filepath.Join(dir, "%A_%a.out")}, sleeper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Cancel([]string{long + "_0", long + "_1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var tasks []slurm.Task
+	defer func() {
+		if t.Failed() {
+			t.Logf("tasks: %+v", tasks)
+		}
+	}()
+	waitFor(t, 60*time.Second, "the jobs to end", func() bool {
+		tasks, err = cl.Queue(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := 0
+		for _, tk := range tasks {
+			if !tk.Active() {
+				ended++
+			}
+		}
+		// An array cancelled before any task started stays one line.
+		return ended == len(tasks) && len(tasks) >= 2
+	})
+	refs := []slurm.Ref{}
+	for _, tk := range tasks {
+		want, cmd := "CANCELLED", sleeper
+		if tk.ID == failed {
+			want, cmd = "FAILED", script
+		}
+		if tk.State != want || tk.Script != cmd {
+			t.Errorf("squeue: %+v, want %s", tk, want)
+		}
+		refs = append(refs, slurm.Ref{ID: tk.ID, JobID: tk.JobID})
+	}
+	states, source, err := cl.FinalStates(refs)
+	if err != nil || source != "jobcomp" {
+		t.Fatalf("FinalStates: %v from %q, %v", states, source, err)
+	}
+	if states[failed] != "FAILED" {
+		t.Errorf("job completion log: %v", states)
+	}
+	t.Logf("squeue: %d ended tasks; sacct -c: %v", len(tasks), states)
 }
 
 // testSlurmCtrlC: Ctrl-C in an attached run asks the running stage to

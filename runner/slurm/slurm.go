@@ -113,6 +113,8 @@ type Client struct {
 	// Timeout bounds one command (default 2 minutes: slurmctld may be slow
 	// or restarting, and clients retry for a while).
 	Timeout time.Duration
+	// Env is added to the commands' environment (e.g. SLURM_CONF=...).
+	Env []string
 }
 
 // NewClient makes a client for cmd, with DefaultCommands for empty fields.
@@ -159,6 +161,9 @@ func (c *Client) run(name string, args []string, hold bool) (stdout, stderr stri
 	ctx, cancel := context.WithTimeout(context.Background(), to)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if hold && c.Hold != nil {

@@ -51,7 +51,7 @@ type Array struct {
 	Resources Resources `json:"-"`
 }
 
-// Task is the script every array task runs, as Script writes it.
+// TaskCommand is the command every task of an array runs (see Script).
 type TaskCommand struct {
 	Binary   string // cofi executable
 	Manifest string // the submission's manifest copy

@@ -130,6 +130,9 @@ JobAcctGatherFrequency=task=1
 JobAcctGatherParams=OverMemoryKill
 KillWait=5
 MinJobAge=900
+# No accounting storage (as on many small clusters): sacct -c reads this.
+JobCompType=jobcomp/filetxt
+JobCompLoc=%[6]s/log/jobcomp.txt
 # The node offers more than the machine has: the test jobs mostly sleep.
 SlurmdParameters=config_overrides
 NodeName=%[2]s CPUs=%[7]d RealMemory=%[8]d State=UNKNOWN
