@@ -107,7 +107,8 @@ func Start(t testing.TB) *Cluster {
 	ports := freePorts(t, 2)
 	conf := fmt.Sprintf(`# one-node test cluster (package runner/slurm/slurmtest)
 ClusterName=cofitest%d
-SlurmctldHost=%[2]s
+# Addresses given, so that the host name need not resolve (containers).
+SlurmctldHost=%[2]s(127.0.0.1)
 SlurmUser=root
 SlurmctldPort=%[3]d
 SlurmdPort=%[4]d
@@ -135,7 +136,7 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=%[6]s/log/jobcomp.txt
 # The node offers more than the machine has: the test jobs mostly sleep.
 SlurmdParameters=config_overrides
-NodeName=%[2]s CPUs=%[7]d RealMemory=%[8]d State=UNKNOWN
+NodeName=%[2]s NodeAddr=127.0.0.1 CPUs=%[7]d RealMemory=%[8]d State=UNKNOWN
 PartitionName=test Nodes=%[2]s Default=YES MaxTime=INFINITE State=UP
 `, ports[0], c.Node, ports[0], ports[1], sock, dir, c.CPUs, c.MemMB)
 	if err := os.WriteFile(c.Conf, []byte(conf), 0o644); err != nil {
