@@ -18,7 +18,7 @@ TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 	reproduce-table2 reproduce-table4 reproduce-table5 reproduce-figure2 reproduce-figure3
 
 help:
-	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on synthetic tasks (CPU, minutes)"
+	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on a synthetic task (CPU, minutes)"
 	@echo "make build   build $(BIN) against libtorch (installs Debian's libtorch-dev when root)"
 	@echo "make test    vet, then every test: pure-Go packages without libtorch, then the libtorch ones"
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
@@ -67,7 +67,7 @@ EXECUTOR_FLAGS = $(if $(EXECUTOR),--executor $(EXECUTOR))
 # Each target runs its grid from configs/ (resuming whatever exists; a missing
 # data set or model stops it before any work, saying where it looked and how to
 # get it), then renders its report next to the paper's numbers.
-REPORT_table2 := --tables table2,layers,structure,runs --figures layers-grid
+REPORT_table2 := --tables table2,table6,structure,runs --figures layers-grid,curves
 REPORT_table4 := --tables table4,structure,runs --figures none
 REPORT_table5 := --tables table5,runs --figures none
 REPORT_figure2 := --tables runs --figures figure2
@@ -82,16 +82,20 @@ reproduce-%: build
 demo: build
 	$(BIN) synth --out data/synthetic
 	$(BIN) run configs/demo.toml $(RUN_FLAGS) $(EXECUTOR_FLAGS)
-	$(BIN) report --experiment results/demo --formats md,txt,csv,json,png,svg,pdf
-	@cat results/demo/report/table2.txt
-	@echo "outputs: results/demo/report/report.md (tables), results/demo/report/figure2.png (Pareto figure)"
+	$(BIN) report --experiment results/demo --formats md,txt,tex,csv,json,png,svg,pdf
+	@cat results/demo/report/table2.txt; echo; cat results/demo/report/table4.txt; echo; cat results/demo/report/table5.txt
+	@echo "outputs: results/demo/report/report.md (tables, links to every run's training curve), results/demo/report/figure2-syn-pair.png (score against speedup and size)"
 
 # Nightly regression run: the grid reruns only when the code changed
 # (invalidate_on_commit), then is compared with the accepted baseline.
+# records.jsonl keeps every night's records (each carries its commit), so the
+# report draws each headline metric night by night (table and figure
+# "history") and compare names the night a metric left its tolerance band.
 NIGHTLY_BASELINE := results/nightly-baseline
 nightly: build
 	$(BIN) run configs/nightly.toml $(RUN_FLAGS) $(EXECUTOR_FLAGS)
-	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,bench
+	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,svg,png,bench \
+	  $$( [ -f $(NIGHTLY_BASELINE)/records.jsonl ] && echo --baseline $(NIGHTLY_BASELINE) )
 	@if [ -f $(NIGHTLY_BASELINE)/records.jsonl ]; then \
 	  $(BIN) compare --baseline $(NIGHTLY_BASELINE) --json-out results/nightly/compare.json results/nightly; \
 	else \

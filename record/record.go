@@ -48,6 +48,10 @@ type Result struct {
 	Notes     []string           `json:"notes,omitempty"` // human-readable remarks (e.g. "classifier initialised N(0,0.02)")
 	// DataIssues are the rows the data readers dropped or kept with a defect.
 	DataIssues []DataIssues `json:"data_issues,omitempty"`
+
+	// Evaluated is, for an eval, the checkpoint directory evaluated as given
+	// ("models/CoFi-MNLI-s95"): the released-models table matches on its name.
+	Evaluated string `json:"evaluated,omitempty"`
 }
 
 // Size is the model size counted as the paper does: encoder weights, biases

@@ -35,7 +35,7 @@ func summarize(rs []*runs.Run, get func(*runs.Run) runs.Value, digits int, unit 
 	for _, r := range rs {
 		v := get(r)
 		if !v.OK {
-			missing = append(missing, fmt.Sprintf("%s: %s", r.Key, v.Reason))
+			missing = append(missing, fmt.Sprintf("%s: %s", r.Key, runs.Brief(v.Reason)))
 			continue
 		}
 		xs = append(xs, v.V)
@@ -49,7 +49,7 @@ func summarize(rs []*runs.Run, get func(*runs.Run) runs.Value, digits int, unit 
 	s := stats.Summarize(xs)
 	c := table.Stat(s, digits, unit)
 	if len(missing) > 0 {
-		c = c.WithNote(fmt.Sprintf("%s; mean over the other %d run(s)", strings.Join(missing, "; "), len(xs)))
+		c = c.WithNote(fmt.Sprintf("mean over %d of %d runs; %s", len(xs), len(rs), strings.Join(missing, "; ")))
 	}
 	if len(notes) > 0 {
 		c = c.WithNote(strings.Join(notes, "; "))

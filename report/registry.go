@@ -16,7 +16,11 @@ import (
 // built on request, and Applies decides whether `cofi report` without
 // --tables renders it for a set of runs.
 type TableSpec struct {
-	Name  string
+	Name    string
+	Aliases []string // older names still accepted
+	// Width is what the table's LaTeX fits: one ACL column (table) or the
+	// page (table*), as the paper sets it; the renderer picks the size.
+	Width table.Width
 	Build func(set *runs.Set, ref *reference.Data, sel Selection) (*table.Table, error)
 	// Applies reports whether the runs have data for the table; nil means
 	// only when asked for by name.
@@ -29,6 +33,9 @@ type FigureSpec struct {
 	Name    string
 	Build   func(set *runs.Set, ref *reference.Data, sel Selection) ([]*figure.Figure, error)
 	Applies func(set *runs.Set) bool
+	// Link lists the figures in report.md as links (one per run) instead of
+	// showing each.
+	Link bool
 }
 
 var (
@@ -38,16 +45,22 @@ var (
 
 // tableSpecs lists every table in report order.
 var tableSpecs = []TableSpec{
-	{Name: "table2", Build: ok(func(s *runs.Set, r *reference.Data, sel Selection) *table.Table { return Table2(s, r, sel) }),
+	{Name: "table1", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table1(s, r) }),
+		Applies: func(s *runs.Set) bool { return len(s.Sparsities("mnli", "cofi")) > 0 }},
+	{Name: "table2", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, sel Selection) *table.Table { return Table2(s, r, sel) }),
 		Applies: func(s *runs.Set) bool { return s.Has("teacher", "cofi", "tinybert4") }},
-	{Name: "table4", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table4(s, r) }),
+	{Name: "table4", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table4(s, r) }),
 		Applies: func(s *runs.Set) bool { return s.Has(unitsAblation...) }},
 	{Name: "table5", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return Table5(s, r) }),
 		Applies: func(s *runs.Set) bool { return s.Has(distillAblation...) }},
-	{Name: "layers", Build: ok(LayersTable), Applies: deep},
-	{Name: "structure", Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return StructureTable(s) }),
+	{Name: "table6", Aliases: []string{"layers"}, Build: ok(Table6), Applies: deep},
+	{Name: "structure", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return StructureTable(s) }),
 		Applies: pruned},
-	{Name: "runs", Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return RunsTable(s) }),
+	{Name: "released", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return ReleasedTable(s, r) }),
+		Applies: func(s *runs.Set) bool { return len(s.Evals) > 0 }},
+	{Name: "history", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, sel Selection) *table.Table { return HistoryTable(s, sel) }),
+		Applies: nightly},
+	{Name: "runs", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return RunsTable(s) }),
 		Applies: func(*runs.Set) bool { return true }},
 }
 
@@ -58,6 +71,12 @@ var figureSpecs = []FigureSpec{
 		f, err := figure.Figure3(s, r)
 		return []*figure.Figure{f}, err
 	}, Applies: curve},
+	{Name: "history", Build: func(s *runs.Set, _ *reference.Data, sel Selection) ([]*figure.Figure, error) {
+		return buildHistory(s, sel)
+	},
+		Applies: nightly},
+	{Name: "curves", Build: func(s *runs.Set, _ *reference.Data, _ Selection) ([]*figure.Figure, error) { return buildCurves(s) },
+		Applies: hasCurves, Link: true},
 	{Name: "layers-grid", Build: func(s *runs.Set, r *reference.Data, sel Selection) ([]*figure.Figure, error) {
 		f, err := figure.LayersGrid(s, r, sel.Tasks)
 		return []*figure.Figure{f}, err
@@ -74,6 +93,14 @@ var (
 	TableNames  = specNames(tableSpecs, func(t TableSpec) string { return t.Name })
 	FigureNames = specNames(figureSpecs, func(f FigureSpec) string { return f.Name })
 )
+
+func tableAliases() []string {
+	var out []string
+	for _, t := range tableSpecs {
+		out = append(out, t.Aliases...)
+	}
+	return out
+}
 
 func specNames[T any](specs []T, name func(T) string) []string {
 	out := make([]string, len(specs))
@@ -115,7 +142,7 @@ func deep(set *runs.Set) bool {
 
 // Applicable returns the tables and figures the runs have data for.
 func Applicable(set *runs.Set) (tables, figures []string) {
-	if len(set.Runs) == 0 {
+	if len(set.Runs) == 0 && len(set.Evals) == 0 {
 		return nil, nil
 	}
 	for _, t := range tableSpecs {
@@ -131,20 +158,44 @@ func Applicable(set *runs.Set) (tables, figures []string) {
 	return tables, figures
 }
 
-// BuildTable builds one table by name.
-func BuildTable(name string, set *runs.Set, ref *reference.Data, sel Selection) (*table.Table, error) {
+// BuildTable builds one table by name; a builder's panic is its error.
+func BuildTable(name string, set *runs.Set, ref *reference.Data, sel Selection) (tb *table.Table, err error) {
 	for _, t := range tableSpecs {
-		if t.Name == name {
-			return t.Build(set, ref, sel)
+		if t.Name == name || contains(t.Aliases, name) {
+			defer func() {
+				if r := recover(); r != nil {
+					tb, err = nil, fmt.Errorf("table %s: %v", name, r)
+				}
+			}()
+			tb, err := t.Build(set, ref, sel)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", name, err)
+			}
+			tb.Width = t.Width
+			return tb, nil
 		}
 	}
 	return nil, fmt.Errorf("unknown table %q (known: %s)", name, strings.Join(TableNames, ", "))
 }
 
-// BuildFigures builds the figures of one name.
-func BuildFigures(name string, set *runs.Set, ref *reference.Data, sel Selection) ([]*figure.Figure, error) {
+func figureSpec(name string) FigureSpec {
 	for _, f := range figureSpecs {
 		if f.Name == name {
+			return f
+		}
+	}
+	return FigureSpec{}
+}
+
+// BuildFigures builds the figures of one name; a builder's panic is its error.
+func BuildFigures(name string, set *runs.Set, ref *reference.Data, sel Selection) (figs []*figure.Figure, err error) {
+	for _, f := range figureSpecs {
+		if f.Name == name {
+			defer func() {
+				if r := recover(); r != nil {
+					figs, err = nil, fmt.Errorf("figure %s: %v", name, r)
+				}
+			}()
 			return f.Build(set, ref, sel)
 		}
 	}

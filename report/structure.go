@@ -16,10 +16,10 @@ import (
 // layersSparsity is the sparsity of the paper's remaining-layers table.
 const layersSparsity = 0.95
 
-// LayersTable builds the remaining-layers table: which MHA and FFN sublayers
-// survive at 95 % sparsity, the paper's three runs per task next to ours (one
-// row per seed).
-func LayersTable(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
+// Table6 builds the paper's Table 6: which MHA and FFN sublayers survive at
+// 95 % sparsity, the paper's three runs per task next to ours (one row per
+// seed).
+func Table6(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 	paperTasks := uniqTasks(ref.RemainingLayers(""))
 	var tasks []string
 	for _, tk := range sel.columns(set, paperTasks) {
@@ -29,22 +29,22 @@ func LayersTable(set *runs.Set, ref *reference.Data, sel Selection) *table.Table
 		}
 	}
 	t := &table.Table{
-		ID:    "layers",
-		Title: "Remaining layers at 95% sparsity",
-		Caption: "MHA and FFN sublayers kept (1-based layer numbers) by CoFi at 95% sparsity: the paper's three runs per task, " +
+		ID:    "table6",
+		Title: "Table 6: Remaining layers at 95% sparsity",
+		Caption: "MHA and FFN sublayers kept (1-based layer numbers, and how many) by CoFi at 95% sparsity: the paper's three runs per task, " +
 			"then ours, one row per seed.",
-		Stub: "run",
+		Stub: "",
 		Columns: []table.Column{
-			{Key: "mha", Header: "MHA layers kept"}, {Key: "ffn", Header: "FFN layers kept"},
-			{Key: "n_mha", Header: "#MHA"}, {Key: "n_ffn", Header: "#FFN"},
+			{Key: "mha", Header: "layers", Group: "MHA"}, {Key: "n_mha", Header: "#", Group: "MHA"},
+			{Key: "ffn", Header: "layers", Group: "FFN"}, {Key: "n_ffn", Header: "#", Group: "FFN"},
 		},
 	}
 	var notes []string
 	for _, tk := range tasks {
 		first := true
 		for _, l := range ref.RemainingLayers(tk) {
-			t.Rows = append(t.Rows, table.Row{Label: fmt.Sprintf("%s run %d — paper", display(tk), l.Run), Rule: first,
-				Cells: []table.Cell{table.Txt(joinInts(l.MHA)), table.Txt(joinInts(l.FFN)), table.Num(float64(len(l.MHA)), 0, ""), table.Num(float64(len(l.FFN)), 0, "")}})
+			t.Rows = append(t.Rows, table.Row{Label: fmt.Sprintf("%s — paper run %d", display(tk), l.Run), Rule: first,
+				Cells: []table.Cell{table.Txt(joinInts(l.MHA)), table.Num(float64(len(l.MHA)), 0, ""), table.Txt(joinInts(l.FFN)), table.Num(float64(len(l.FFN)), 0, "")}})
 			first = false
 		}
 		sp, note := pick(set, tk, "cofi", layersSparsity, sparsityTol)
@@ -54,21 +54,21 @@ func LayersTable(set *runs.Set, ref *reference.Data, sel Selection) *table.Table
 		rs := set.Select(tk, "cofi", sp)
 		if len(rs) == 0 {
 			t.Rows = append(t.Rows, table.Row{Label: display(tk) + " — ours", Rule: first,
-				Cells: []table.Cell{table.Miss(noRecords), table.Miss(noRecords), {}, {}}})
+				Cells: []table.Cell{table.Miss(noRecords), {}, table.Miss(noRecords), {}}})
 			continue
 		}
 		for _, r := range rs {
-			label := fmt.Sprintf("%s seed %d — ours", display(tk), r.Seed)
+			label := fmt.Sprintf("%s — ours seed %d", display(tk), r.Seed)
 			st, why := r.Structure()
 			if st == nil {
-				reason := fmt.Sprintf("%s: %s", r.Key, why)
-				t.Rows = append(t.Rows, table.Row{Label: label, Rule: first, Cells: []table.Cell{table.Miss(reason), table.Miss(reason), {}, {}}})
+				reason := fmt.Sprintf("%s: %s", r.Key, runs.Brief(why))
+				t.Rows = append(t.Rows, table.Row{Label: label, Rule: first, Cells: []table.Cell{table.Miss(reason), {}, table.Miss(reason), {}}})
 				first = false
 				continue
 			}
 			mha, ffn := kept(st.MHA), kept(st.FFN)
 			t.Rows = append(t.Rows, table.Row{Label: label, Rule: first,
-				Cells: []table.Cell{table.Txt(joinInts(mha)), table.Txt(joinInts(ffn)), table.Num(float64(len(mha)), 0, ""), table.Num(float64(len(ffn)), 0, "")}})
+				Cells: []table.Cell{table.Txt(joinInts(mha)), table.Num(float64(len(mha)), 0, ""), table.Txt(joinInts(ffn)), table.Num(float64(len(ffn)), 0, "")}})
 			first = false
 		}
 	}
@@ -94,7 +94,6 @@ func StructureTable(set *runs.Set) *table.Table {
 		Caption: "Attention heads and FFN intermediate units kept per layer (0 where the sublayer is pruned away), their totals, and the hidden dimensions kept.",
 		Stub:    "run",
 	}
-	t.Columns = append(t.Columns, table.Column{Key: "units", Header: "units"})
 	for l := 1; l <= layers; l++ {
 		t.Columns = append(t.Columns, table.Column{Key: fmt.Sprintf("L%d", l), Header: fmt.Sprintf("L%d", l)})
 	}
@@ -107,15 +106,13 @@ func StructureTable(set *runs.Set) *table.Table {
 		st, why := r.Structure()
 		if st == nil {
 			cells := make([]table.Cell, len(t.Columns))
-			cells[0] = table.Txt("heads")
-			for i := 1; i < len(cells); i++ {
-				cells[i] = table.Miss(fmt.Sprintf("%s: %s", r.Key, why))
+			for i := range cells {
+				cells[i] = table.Miss(fmt.Sprintf("%s: %s", r.Key, runs.Brief(why)))
 			}
-			t.Rows = append(t.Rows, table.Row{Label: label, Rule: true, Cells: cells})
+			t.Rows = append(t.Rows, table.Row{Label: label + " — heads", Rule: true, Cells: cells})
 			continue
 		}
-		heads := []table.Cell{table.Txt("heads")}
-		inter := []table.Cell{table.Txt("intermediate")}
+		var heads, inter []table.Cell
 		var sh, si int
 		for l := 0; l < layers; l++ {
 			h, i := at(st.Heads, l), at(st.Intermediate, l)
@@ -126,7 +123,8 @@ func StructureTable(set *runs.Set) *table.Table {
 		}
 		heads = append(heads, table.Num(float64(sh), 0, ""), table.Num(float64(st.Hidden), 0, ""))
 		inter = append(inter, table.Num(float64(si), 0, ""), table.Cell{})
-		t.Rows = append(t.Rows, table.Row{Label: label, Rule: true, Cells: heads}, table.Row{Label: "", Cells: inter})
+		t.Rows = append(t.Rows, table.Row{Label: label + " — heads", Rule: true, Cells: heads},
+			table.Row{Label: label + " — FFN units", Cells: inter})
 	}
 	return t
 }
@@ -145,6 +143,13 @@ func RunsTable(set *runs.Set) *table.Table {
 			{Key: "train_h", Header: "train (h)"}, {Key: "status", Header: "status"},
 		},
 	}
+	// Millions with one decimal, or three for models under a million (the demo's).
+	paramDigits := 3
+	for _, r := range set.Runs {
+		if sz, _ := r.Size(); sz != nil && sz.Params >= 1e6 {
+			paramDigits = 1
+		}
+	}
 	for _, r := range set.Runs {
 		cells := make([]table.Cell, len(t.Columns))
 		h := r.Headline()
@@ -161,7 +166,7 @@ func RunsTable(set *runs.Set) *table.Table {
 		cells[2] = table.Txt(otherMetrics(r, metric))
 		if sz, _ := r.Size(); sz != nil {
 			cells[3] = table.Num(sz.Sparsity*100, 1, "%")
-			cells[4] = table.Num(float64(sz.Params)/1e6, 1, "")
+			cells[4] = table.Num(float64(sz.Params)/1e6, paramDigits, "")
 		}
 		if sp := r.Speedup(); sp.OK {
 			cells[5] = table.Num(sp.V, 2, "×")

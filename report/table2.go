@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cofiharness/cofi/report/compare"
+	"github.com/cofiharness/cofi/report/figure"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/report/table"
 	"github.com/cofiharness/cofi/results/reference"
@@ -19,6 +21,10 @@ type Selection struct {
 	// Sparsity of the CoFi models in Table 2; 0 means the paper's per task
 	// (95 %, SQuAD 92.4 %) and 95 % for tasks not in the paper.
 	Sparsity float64
+	// Baseline and Tolerances are the accepted runs and the tolerances the
+	// nightly history is judged with (nil: the first night, the defaults).
+	Baseline   *runs.Set
+	Tolerances compare.Tolerances
 }
 
 // sparsityTol is how far a run's target sparsity may be from the one a
@@ -102,6 +108,12 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			return
 		}
 		label := methodLabel(ref, methodName)
+		if methodName == "teacher" && !withPaper && len(tasks) > 0 {
+			// Without the paper's rows the teacher is ours alone: named after its recorded shape.
+			if name := figure.TeacherName(set, tasks[0]); name != "teacher" {
+				label = name + " (teacher)"
+			}
+		}
 		ours, paper, diff := blank(), blank(), blank()
 		oursS, paperS, diffS := blank(), blank(), blank()
 		hasSpeed := false
@@ -154,8 +166,9 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			rule = false
 		}
 		if withPaper {
-			t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule, Group: paperGroup(group), Better: table.Higher})
-			if withOurs {
+			// Published rows are never bold (table.BoldRule): bold marks the best of ours.
+			t.Rows = append(t.Rows, table.Row{Label: label + " — paper", Cells: paper, Rule: rule})
+			if withOurs && anyNumber(diff) {
 				t.Rows = append(t.Rows, table.Row{Label: label + " — Δ", Cells: diff})
 			}
 		}
@@ -166,8 +179,8 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — ours", Cells: oursS, Group: "speed ours", Better: table.Higher})
 		}
 		if withPaper {
-			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS, Group: "speed paper", Better: table.Higher})
-			if withOurs {
+			t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — paper", Cells: paperS})
+			if withOurs && anyNumber(diffS) {
 				t.Rows = append(t.Rows, table.Row{Label: "speedup " + label + " — Δ", Cells: diffS})
 			}
 		}
@@ -218,13 +231,6 @@ func oursGroup(g string) string {
 		return ""
 	}
 	return g + " ours"
-}
-
-func paperGroup(g string) string {
-	if g == "" {
-		return ""
-	}
-	return g + " paper"
 }
 
 func anyNumber(cs []table.Cell) bool {

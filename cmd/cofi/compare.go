@@ -24,6 +24,9 @@ delta, the tolerance and a verdict. Scores are better higher, latency lower, spe
 sparsity reached better closer to its target. A run that failed in the current set where the baseline
 succeeded, and a baseline cell missing from the current set (unless --allow-missing), are regressions.
 Latency is not judged when the device changed (the speedup, relative to the same device, still is).
+When CURRENT holds the records of several nights (an experiment rerun on every commit, as the nightly
+grid is), the latest night is compared and each regression names the first night of its run of nights
+outside the tolerance band ("outside the band since 2026-12-01 3243267").
 
 Tolerances: a comma-separated list of KEY=abs:N or KEY=rel:N% where KEY is score (alias metric),
 latency, speedup, sparsity, or an exact metric key such as mnli-m/acc (which overrides its class).
@@ -36,10 +39,11 @@ Exit status: 0 when nothing regressed beyond tolerance, 1 when something did, 2 
 	jsonOut := fs.String("json-out", "", "also write the result as JSON to this file")
 	allowMissing := fs.Bool("allow-missing", false, "do not count baseline cells missing from the current runs as regressions")
 	benchOut := fs.String("bench-out", "", "also write baseline.bench and current.bench (Go benchmark format) to this directory for benchstat")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args, -1)
+	if err != nil {
 		return err
 	}
-	if *baseline == "" || fs.NArg() == 0 {
+	if *baseline == "" || len(pos) == 0 {
 		fs.Usage()
 		return exitCode{2, "need --baseline and at least one CURRENT experiment or records file"}
 	}
@@ -51,14 +55,20 @@ Exit status: 0 when nothing regressed beyond tolerance, 1 when something did, 2 
 	if err != nil {
 		return err
 	}
-	cur, err := runs.Load(fs.Args()...)
+	cur, err := runs.Load(pos...)
 	if err != nil {
 		return err
 	}
 	if len(base.Runs) == 0 {
 		return fmt.Errorf("baseline %s has no usable records", *baseline)
 	}
-	res := compare.Compare(base, cur, compare.Options{Tolerances: tol, AllowMissing: *allowMissing})
+	opts := compare.Options{Tolerances: tol, AllowMissing: *allowMissing}
+	res := compare.Compare(base, cur, opts)
+	if len(cur.Nights) > 1 {
+		// Records of several nights: the current values are the last night's;
+		// name the night each regression left the tolerance band.
+		res.Annotate(compare.History(base, cur.Nights, opts))
+	}
 	if *asJSON {
 		err = res.WriteJSON(os.Stdout)
 	} else {

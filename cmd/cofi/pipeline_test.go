@@ -3,14 +3,17 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/synth"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/record/steplog"
 )
 
 // TestPipelineOnSyntheticTask runs the libtorch commands end to end, in
@@ -77,6 +80,45 @@ func TestPipelineOnSyntheticTask(t *testing.T) {
 	}
 	if er.Size.Params != fr.Size.Params || er.Structure.Hidden != pr.Structure.Hidden {
 		t.Fatalf("eval of the compact model: size %d vs %d, hidden %d vs %d", er.Size.Params, fr.Size.Params, er.Structure.Hidden, pr.Structure.Hidden)
+	}
+	// Without --out, standard output is the result's JSON alone; with
+	// --save-predictions every dev example's prediction is written.
+	preds := filepath.Join(dir, "preds.jsonl")
+	code, stdout, _ := captured(t, "eval", "--task", "syn-pair", "--data", data, "--model", filepath.Join(out, "final", "model"), "--threads", "1", "--save-predictions", preds)
+	var printed record.Result
+	if err := json.Unmarshal([]byte(stdout), &printed); code != 0 || err != nil || printed.Kind != record.KindEval || !reflect.DeepEqual(printed.Metrics, er.Metrics) {
+		t.Fatalf("eval stdout is not the result's JSON (exit %d, %v): %q", code, err, stdout)
+	}
+	b, err := os.ReadFile(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	correct := 0
+	for _, l := range lines {
+		var p struct {
+			EvalSet   string   `json:"eval_set"`
+			ID        string   `json:"id"`
+			Gold      string   `json:"gold"`
+			Predicted string   `json:"predicted"`
+			Score     *float64 `json:"score"`
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil || p.EvalSet != "syn-pair" || p.ID == "" || p.Gold == "" || p.Score == nil || *p.Score < 0 || *p.Score > 1 {
+			t.Fatalf("prediction line %q: %v", l, err)
+		}
+		if p.Gold == p.Predicted {
+			correct++
+		}
+	}
+	if len(lines) != 32 || 100*float64(correct)/32 != er.Metrics["syn-pair/acc"] {
+		t.Errorf("%d predictions, %d correct; accuracy %v", len(lines), correct, er.Metrics["syn-pair/acc"])
+	}
+	// Every training stage wrote its training curve.
+	for _, d := range []string{teacher, filepath.Join(out, "prune"), filepath.Join(out, "final")} {
+		c, err := steplog.Read(filepath.Join(d, steplog.File))
+		if err != nil || len(c.Steps) == 0 || len(c.Evals) == 0 {
+			t.Errorf("%s: training curve %v, %+v", d, err, c)
+		}
 	}
 	// Running the pipeline again does nothing: every stage is done.
 	must("prune", "--task", "syn-pair", "--data", data, "--teacher", filepath.Join(teacher, "model"), "--student", model, "--out", out, "--threads", "1")

@@ -29,7 +29,7 @@ func TestReportCommand(t *testing.T) {
 	if code := quiet(t, "report", "--experiment", filepath.Join(fixtures, "grid"), "--out", out, "--formats", "md,tex,svg"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, f := range []string{"report.md", "table2.md", "table2.tex", "layers.md", "structure.md", "runs.md", "layers.svg", "layers.caption.txt"} {
+	for _, f := range []string{"report.md", "table2.md", "table2.tex", "table6.md", "structure.md", "runs.md", "layers.svg", "layers.caption.txt"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
@@ -51,6 +51,24 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(exp, "report", "table2.md")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestReportPaperOnlyEveryFormat: the published numbers alone, every table
+// and figure in every format, without a failure.
+func TestReportPaperOnlyEveryFormat(t *testing.T) {
+	out := t.TempDir()
+	if code := quiet(t, "report", "--tables", "all", "--figures", "all", "--formats", "all", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"report.md", "table2.tex", "table2.csv", "table2.json", "table2.txt", "figure2.pdf", "figure2.png", "figure2.svg", "figure3.svg", "layers.pdf", "runs.bench"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if strings.Contains(string(b), "not rendered") {
+		t.Errorf("report.md lists failures:\n%s", b)
 	}
 }
 
@@ -129,5 +147,36 @@ func TestCompareCommand(t *testing.T) {
 		if code := quiet(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestReportEvals: the released-checkpoints table from cofi eval results alone.
+func TestReportEvals(t *testing.T) {
+	out := t.TempDir()
+	if code := quiet(t, "report", "--evals", filepath.Join(fixtures, "evals"), "--figures", "none", "--formats", "md", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "released.md"))
+	if err != nil || !strings.Contains(string(b), "80.5") {
+		t.Errorf("released.md: %v\n%s", err, b)
+	}
+}
+
+// TestNightlyHistory: the report of a nightly experiment draws the history
+// against the baseline; compare names the night a metric left its band.
+func TestNightlyHistory(t *testing.T) {
+	out := t.TempDir()
+	base := filepath.Join(fixtures, "nightly-baseline")
+	if code := quiet(t, "report", filepath.Join(fixtures, "nightly"), "--baseline", base, "--formats", "md,svg", "--out", out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"history.md", "history.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	code, stdout, _ := captured(t, "compare", "--baseline", base, filepath.Join(fixtures, "nightly"))
+	if code != 1 || !strings.Contains(stdout, "outside the band since 2025-04-03 ccccccc") {
+		t.Errorf("compare: exit %d\n%s", code, stdout)
 	}
 }

@@ -128,27 +128,6 @@ func (rf *runnerFlags) selection(s *runner.Setup) runner.Selection {
 	return runner.SelectionFor(s.Executor, rf.retryFailed, rf.force, rf.only)
 }
 
-// parseArgs parses flags given before or after the positional arguments.
-func parseArgs(fs *flag.FlagSet, args []string, want int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if len(pos) != want {
-		fs.Usage()
-		return nil, exitCode{2, fmt.Sprintf("want %d argument(s), got %d", want, len(pos))}
-	}
-	return pos, nil
-}
-
 func envHelp() string {
 	var b strings.Builder
 	b.WriteString("\n\nenvironment:\n")

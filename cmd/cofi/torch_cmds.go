@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -23,6 +24,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/experiments/train"
 	"github.com/cofiharness/cofi/hparams"
+	"github.com/cofiharness/cofi/internal/atomicfile"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/task"
@@ -204,6 +206,7 @@ func evalCmd(args []string) error {
 	batch := fs.Int("batch", 64, "evaluation batch size")
 	seqLen := fs.Int("seq-len", 0, "maximum sequence length (0 = the task's: 128, SQuAD 384)")
 	withLatency := fs.Bool("latency", false, "also measure latency and speedup (paper protocol)")
+	savePred := fs.String("save-predictions", "", "write every dev example's prediction to this file (JSON lines: eval_set, id, gold, predicted, score)")
 	latBatch := fs.Int("latency-batch", 128, "latency batch size")
 	rounds := fs.Int("rounds", 0, "latency rounds incl. warm-up (0 = the paper's for the task)")
 	batches := fs.Int("batches", 0, "latency batches per round (0 = as many as the dev set)")
@@ -232,7 +235,7 @@ func evalCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	res := &record.Result{Schema: record.SchemaVersion, Kind: record.KindEval, Task: t.Name}
+	res := &record.Result{Schema: record.SchemaVersion, Kind: record.KindEval, Task: t.Name, Evaluated: *model}
 	err = torch.Catch(func() error {
 		td, err := train.ForModel(t, *model, *dataDir, train.DataOptions{SeqLen: *seqLen, DocStride: 128})
 		if err != nil {
@@ -248,11 +251,31 @@ func evalCmd(args []string) error {
 		if d := data.DescribeIssues(td.Issues); d != "" {
 			fmt.Fprintf(os.Stderr, "data issues: %s\n", d)
 		}
-		if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
-			return err
+		if *savePred == "" {
+			if res.Metrics, err = train.Evaluate(m, nil, td, *batch); err != nil {
+				return err
+			}
+		} else {
+			var preds []train.Prediction
+			if res.Metrics, preds, err = train.Predict(m, td, *batch); err != nil {
+				return err
+			}
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			for _, p := range preds {
+				if err := enc.Encode(p); err != nil {
+					return err
+				}
+			}
+			if err := atomicfile.Write(*savePred, b.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", *savePred, err)
+			}
+			fmt.Fprintf(os.Stderr, "wrote %d predictions to %s\n", len(preds), *savePred)
 		}
 		res.Size, res.Structure = m.SizeRecord(), m.StructureRecord()
-		fmt.Printf("structure: heads %v\n           FFN units %v\n           hidden %d of %d\n", res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden, res.Structure.HiddenFull)
+		// Standard output is the result's JSON alone; the human summary goes to standard error.
+		fmt.Fprintf(os.Stderr, "structure: heads %v\n           FFN units %v\n           hidden %d of %d\n", res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden, res.Structure.HiddenFull)
 		if *withLatency {
 			sp := hparams.Defaults(record.KindSpeed, t)
 			lc := latency.Config{Batch: *latBatch, SeqLen: *seqLen, Rounds: hparams.Int(sp, "rounds"), Batches: *batches, Log: os.Stderr}

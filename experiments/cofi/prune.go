@@ -18,6 +18,7 @@ import (
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/record/steplog"
 	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
@@ -46,6 +47,7 @@ type pruneState struct {
 	BestSparse float64            `json:"best_expected_sparsity"`
 	Seconds    float64            `json:"seconds"`
 	Resumes    int                `json:"resumes,omitempty"` // times a run continued from a snapshot
+	Curve      steplog.Acc        `json:"curve"`             // running means of the curve file
 }
 
 // distiller bundles the teacher and the distillation settings.
@@ -57,12 +59,16 @@ type distiller struct {
 	alphaPred  float64
 	alphaLayer float64
 	released   bool // v4 presence test of the released code (z_MHA only)
+	// terms are the weighted distillation terms of the last loss, for the
+	// training curve ("pred", "layer"); read before the next call.
+	terms map[string]float64
 }
 
 // loss is the training loss of one batch (without the Lagrangian term).
 func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks, in bert.Input, b data.Batch) *torch.Tensor {
 	wantHidden := d.sw.LayerDistill
 	out := student.Forward(in, masks, true, wantHidden)
+	d.terms = map[string]float64{}
 	if d.sw.GoldLabels || d.teacher == nil {
 		return train.GoldLoss(kind, out.Logits, b, student.Device)
 	}
@@ -71,6 +77,7 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 	var loss *torch.Tensor
 	if d.sw.PredDistill {
 		loss = PredLoss(kind, out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		d.terms["pred"] = loss.Item()
 	}
 	if d.sw.LayerDistill {
 		var mha []float64
@@ -80,6 +87,7 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 		present := Present(student, masks, mha, d.released)
 		ll, _ := d.layer.Loss(out.Hidden, tout.Hidden, present)
 		ll = ll.MulScalar(d.alphaLayer)
+		d.terms["layer"] = ll.Item()
 		if loss == nil {
 			loss = ll
 		} else {
@@ -263,6 +271,16 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		st.Resumes++
 	}
 
+	// The training curve (metrics.jsonl): cut back to the snapshot's step on resume.
+	resumeStep := -1
+	if snap != "" {
+		resumeStep = st.Step
+	}
+	curve, err := steplog.Open(c.OutDir, resumeStep, st.Curve, steplog.Every(total))
+	if err != nil {
+		return nil, err
+	}
+	defer curve.Close()
 	prog := train.NewProgress(log, "prune "+c.Task.Name, total, st.Step)
 	began := time.Now()
 	secondsBefore := st.Seconds
@@ -276,6 +294,10 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	save := func() error {
 		st.Pos = it.Pos()
 		st.Seconds = secondsBefore + time.Since(began).Seconds()
+		st.Curve = curve.State()
+		if err := curve.Flush(); err != nil {
+			return err
+		}
 		return train.WriteSnapshot(snapDir, st, func(tmp string) error {
 			if err := writeState(tmp); err != nil {
 				return err
@@ -310,6 +332,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		}
 		b := it.Next()
 		var loss, lagLoss float64
+		stepLR := lr * sched.Factor(st.Step)
 		err := torch.Catch(func() error {
 			s := torch.NewScope()
 			defer s.Close()
@@ -339,7 +362,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			}
 			l.Backward()
 			optim.ClipGradNorm(weights, clip) // log_alpha and λ are not clipped
-			mainOpt.Step(lr * sched.Factor(st.Step))
+			mainOpt.Step(stepLR)
 			if st.Pruning {
 				l0Opt.Step(regLR)
 				lagOpt.Step(-regLR) // gradient ascent on λ1, λ2
@@ -354,10 +377,25 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		lossSum += loss
 		lagSum += lagLoss
 		lossN++
+		terms := map[string]float64{"loss": loss}
+		for k, v := range dist.terms {
+			terms[k] = v
+		}
 		extra := fmt.Sprintf("loss %.4f", lossSum/float64(lossN))
+		line := steplog.Line{Step: st.Step, Phase: "distill", LR: steplog.F(stepLR)}
 		if st.Pruning {
+			terms["lagrangian"] = lagLoss
+			// The target of the step just taken, and λ after its update.
+			tgt, l1, l2 := TargetSparsity(target, st.Step-1, pruneStart, warmup), lag.L1.Item(), lag.L2.Item()
+			line.Phase, line.ExpectedSparsity, line.TargetSparsity, line.Lambda1, line.Lambda2 = "prune", steplog.F(expected), steplog.F(tgt), steplog.F(l1), steplog.F(l2)
 			extra += fmt.Sprintf(" lagrangian %.4f expected sparsity %.3f target %.3f λ1 %.3f λ2 %.3f", lagSum/float64(lossN), expected,
-				TargetSparsity(target, st.Step, pruneStart, warmup), lag.L1.Item(), lag.L2.Item())
+				TargetSparsity(target, st.Step, pruneStart, warmup), l1, l2)
+		}
+		curve.Add(terms)
+		if curve.Due(st.Step, total) {
+			if err := curve.Step(line); err != nil {
+				return nil, err
+			}
 		}
 		prog.Step(st.Step, false, extra)
 		if st.Step%evalEvery == 0 || st.Step == total {
@@ -366,6 +404,13 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				return nil, err
 			}
 			fmt.Fprintf(log, "eval step %d: %s | expected sparsity %.4f, compact model %.4f | %s\n", st.Step, train.FormatMetrics(ev), es, cs, extra)
+			el := steplog.Line{Step: st.Step, Eval: ev}
+			if st.Pruning {
+				el.ExpectedSparsity, el.CompactSparsity = steplog.F(es), steplog.F(cs)
+			}
+			if err := curve.Eval(el); err != nil {
+				return nil, err
+			}
 			lossSum, lagSum, lossN = 0, 0, 0
 			score := ev[c.Task.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the
@@ -386,6 +431,9 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		}
 	}
 
+	if err := curve.Close(); err != nil {
+		return nil, err
+	}
 	var notes []string
 	var bestState pruneState
 	if dir, err := train.ReadSnapshot(filepath.Join(c.OutDir, "best"), &bestState); err == nil {

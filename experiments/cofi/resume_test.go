@@ -22,6 +22,7 @@ import (
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/record/steplog"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -126,6 +127,10 @@ func TestPruneAndFinalResumeAreBitExact(t *testing.T) {
 		}
 		if b.Train.ResumedFrom != k || b.Train.Resumes != 1 {
 			t.Errorf("%s stopped at step %d: record says resumed from %d (%d resumes)", what, k, b.Train.ResumedFrom, b.Train.Resumes)
+		}
+		// The training curve too: the same bytes, cut back and continued.
+		if ha, hb := traintest.FileHash(t, filepath.Join(dirA, steplog.File)), traintest.FileHash(t, filepath.Join(dirB, steplog.File)); ha != hb {
+			t.Errorf("%s stopped at step %d: resumed %s differs from the uninterrupted one", what, k, steplog.File)
 		}
 	}
 	for _, k := range []int{1 + rand.IntN(pruneStart-1), pruneStart + 1 + rand.IntN(total-pruneStart-1)} {

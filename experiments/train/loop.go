@@ -17,6 +17,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/record/steplog"
 	"github.com/cofiharness/cofi/stage"
 	"github.com/cofiharness/cofi/task"
 )
@@ -51,6 +52,7 @@ type loopState struct {
 	BestEval map[string]float64 `json:"best_eval"`
 	Seconds  float64            `json:"seconds"`
 	Resumes  int                `json:"resumes,omitempty"` // times a run continued from a snapshot
+	Curve    steplog.Acc        `json:"curve"`             // running means of the curve file
 }
 
 // Run trains j.Model with AdamW, evaluates on dev every eval_every steps,
@@ -135,12 +137,26 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	}
 	lr := hparams.Float(p, "lr")
 	clip := hparams.Float(p, "grad_clip")
+	// The training curve (metrics.jsonl): cut back to the snapshot's step on resume.
+	resumeStep := -1
+	if snap != "" {
+		resumeStep = st.Step
+	}
+	curve, err := steplog.Open(j.OutDir, resumeStep, st.Curve, steplog.Every(total))
+	if err != nil {
+		return nil, err
+	}
+	defer curve.Close()
 	prog := NewProgress(log, j.Name, total, st.Step)
 	began := time.Now()
 	secondsBefore := st.Seconds
 	save := func() error {
 		st.Pos = it.Pos()
 		st.Seconds = secondsBefore + time.Since(began).Seconds()
+		st.Curve = curve.State()
+		if err := curve.Flush(); err != nil {
+			return err
+		}
 		return WriteSnapshot(snapDir, st, func(tmp string) error {
 			if err := m.Save(tmp, j.TokenizerDir); err != nil {
 				return err
@@ -165,6 +181,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		}
 		b := it.Next()
 		var loss float64
+		stepLR := lr * sched.Factor(st.Step)
 		err := torch.Catch(func() error {
 			s := torch.NewScope()
 			defer s.Close()
@@ -177,7 +194,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 			}
 			l.Backward()
 			optim.ClipGradNorm(params, clip)
-			opt.Step(lr * sched.Factor(st.Step))
+			opt.Step(stepLR)
 			return nil
 		})
 		if err != nil {
@@ -186,6 +203,12 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		st.Step++
 		lossSum += loss
 		lossN++
+		curve.Add(map[string]float64{"loss": loss})
+		if curve.Due(st.Step, total) {
+			if err := curve.Step(steplog.Line{Step: st.Step, LR: steplog.F(stepLR)}); err != nil {
+				return nil, err
+			}
+		}
 		prog.Step(st.Step, false, fmt.Sprintf("loss %.4f lr %.2e", lossSum/float64(lossN), lr*sched.Factor(st.Step)))
 		if st.Step%evalEvery == 0 || st.Step == total {
 			ev, err := Evaluate(m, nil, j.Data, EvalBatch(batch))
@@ -197,6 +220,9 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 				return nil, fmt.Errorf("evaluation produced no %s (got %v)", j.Task.Select, keys(ev))
 			}
 			fmt.Fprintf(log, "eval step %d: %s | train loss %.4f\n", st.Step, FormatMetrics(ev), lossSum/float64(lossN))
+			if err := curve.Eval(steplog.Line{Step: st.Step, Eval: ev}); err != nil {
+				return nil, err
+			}
 			lossSum, lossN = 0, 0
 			if !st.HasBest || score > st.Best {
 				st.HasBest, st.Best, st.BestStep, st.BestEval = true, score, st.Step, ev
@@ -214,6 +240,9 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 				return nil, err
 			}
 		}
+	}
+	if err := curve.Close(); err != nil {
+		return nil, err
 	}
 	res := &record.Result{
 		Kind: j.Kind, Task: j.Task.Name, Metrics: st.BestEval, Model: "model", Size: m.SizeRecord(), Structure: m.StructureRecord(),

@@ -17,6 +17,7 @@ import (
 	"github.com/cofiharness/cofi/experiments/train/traintest"
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/record/steplog"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -62,6 +63,9 @@ func TestFinetuneResumeIsBitExact(t *testing.T) {
 		}
 		if !reflect.DeepEqual(straight.Metrics, resumed.Metrics) || straight.Train.BestStep != resumed.Train.BestStep {
 			t.Errorf("stopped at step %d: metrics %v (best step %d), uninterrupted %v (best step %d)", k, resumed.Metrics, resumed.Train.BestStep, straight.Metrics, straight.Train.BestStep)
+		}
+		if a, b := traintest.FileHash(t, filepath.Join(dir, "straight", steplog.File)), traintest.FileHash(t, filepath.Join(out, steplog.File)); a != b {
+			t.Errorf("stopped at step %d: resumed %s differs from the uninterrupted one", k, steplog.File)
 		}
 		if resumed.Train.ResumedFrom != k || resumed.Train.Resumes != 1 || straight.Train.Resumes != 0 {
 			t.Errorf("stopped at step %d: record says resumed from %d (%d resumes); straight run %d resumes", k, resumed.Train.ResumedFrom, resumed.Train.Resumes, straight.Train.Resumes)

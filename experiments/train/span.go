@@ -61,6 +61,20 @@ func loadSpan(td *TaskData, dir string, tok *tokenize.Tokenizer, o DataOptions) 
 				return nil, err
 			}
 			return metrics.Span(td.Task.Name, evalSet, pred, golds)
+		}, SpanPredictions: func(start, end [][]float32) ([]Prediction, error) {
+			pred, scores, err := f.PredictScored(start, end, NBest, MaxAnswerLen)
+			if err != nil {
+				return nil, err
+			}
+			var out []Prediction
+			for _, ex := range f.Examples {
+				p := Prediction{EvalSet: evalSet, ID: ex.ID, Gold: golds[ex.ID], Predicted: pred[ex.ID]}
+				if s, ok := scores[ex.ID]; ok {
+					p.Score = &s
+				}
+				out = append(out, p)
+			}
+			return out, nil
 		}})
 	}
 	return td, nil

@@ -23,6 +23,18 @@ type EvalSet struct {
 	// Span scores span predictions (span tasks only): start and end logits
 	// per feature, in dataset order, to metrics in percent.
 	Span func(start, end [][]float32) (map[string]float64, error)
+	// SpanPredictions turns the same logits into per-example predictions.
+	SpanPredictions func(start, end [][]float32) ([]Prediction, error)
+}
+
+// Prediction is what the model made of one dev example, for error
+// analysis (cofi eval --save-predictions).
+type Prediction struct {
+	EvalSet   string   `json:"eval_set"`
+	ID        string   `json:"id"`        // the example's id (SQuAD) or its 0-based row in the dev file (GLUE)
+	Gold      any      `json:"gold"`      // label name, score, or the answer texts
+	Predicted any      `json:"predicted"` // label name, score, or answer text
+	Score     *float64 `json:"score"`     // probability of the predicted label; the predicted score; the answer's start+end logit
 }
 
 // TaskData is everything a training stage reads from a task's data.

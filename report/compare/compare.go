@@ -54,6 +54,7 @@ type Row struct {
 	Tolerance string         `json:"tolerance,omitempty"`
 	Verdict   Verdict        `json:"verdict"`
 	Note      string         `json:"note,omitempty"`
+	Since     string         `json:"since,omitempty"` // a regression: the first night of its run outside the band (Annotate)
 }
 
 // Result is a whole comparison.

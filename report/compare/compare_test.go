@@ -217,3 +217,52 @@ func TestDeviceChangeIsNotALatencyRegression(t *testing.T) {
 		t.Errorf("regressions %d", res.Regressions)
 	}
 }
+
+// TestHistory: the first night of the current run outside the band is named;
+// a metric that dipped and came back is within its band now.
+func TestHistory(t *testing.T) {
+	base, err := runs.Load("../testdata/nightly-baseline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := runs.Load("../testdata/nightly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur.Nights) != 4 || cur.Nights[2].Label() != "2025-04-03 ccccccc" {
+		t.Fatalf("nights %d", len(cur.Nights))
+	}
+	trends := History(base, cur.Nights, Options{})
+	find := func(cell, metric string) Trend {
+		for _, tr := range trends {
+			if tr.Cell.String() == cell && tr.Metric == metric {
+				return tr
+			}
+		}
+		t.Fatalf("no trend %s %s", cell, metric)
+		return Trend{}
+	}
+	if tr := find("rte cofi 95% seed 57", "rte/acc"); tr.LeftLabel != "2025-04-03 ccccccc" || !tr.Points[3].Outside || tr.Points[1].Outside {
+		t.Errorf("rte cofi: left %q, points %+v", tr.LeftLabel, tr.Points)
+	}
+	if tr := find("mrpc cofi 95% seed 57", "mrpc/acc"); tr.Left != nil || !tr.Points[1].Outside {
+		t.Errorf("mrpc cofi recovered: left %q, points %+v", tr.LeftLabel, tr.Points)
+	}
+	if tr := find("rte teacher seed 57", "rte/acc"); tr.Left != nil {
+		t.Errorf("rte teacher: left %q", tr.LeftLabel)
+	}
+	if lo, hi := find("rte cofi 95% seed 57", "rte/acc").Band(); lo != 64.2 || hi != 65.2 {
+		t.Errorf("band %v..%v", lo, hi)
+	}
+	res := Compare(base, cur, Options{})
+	res.Annotate(trends)
+	named := false
+	for _, r := range res.Rows {
+		if r.Verdict == Regression && r.Metric == "rte/acc" && r.Cell.Method == "cofi" {
+			named = r.Since == "2025-04-03 ccccccc" && strings.Contains(r.Note, "since 2025-04-03 ccccccc")
+		}
+	}
+	if !named {
+		t.Errorf("the regression does not name its first night: %+v", res.Rows)
+	}
+}

@@ -66,7 +66,8 @@ func (f *Figure) Write(w io.Writer, format string, opt Options) (err error) {
 		}
 	}()
 	var c vg.CanvasWriterTo
-	switch strings.ToLower(format) {
+	format = strings.ToLower(format)
+	switch format {
 	case "pdf":
 		pdfMu.Lock()
 		date := f.Date
@@ -91,7 +92,18 @@ func (f *Figure) Write(w io.Writer, format string, opt Options) (err error) {
 	default:
 		return fmt.Errorf("figure %s: unknown format %q (known: pdf, svg, png)", f.ID, format)
 	}
-	dc := draw.New(c)
+	var target vg.CanvasSizer = c
+	if format == "pdf" || (format == "svg" && opt.EmbedFonts) {
+		// A first pass notes the text, so that only its glyphs are embedded.
+		col := &textCollector{w: f.Width, h: f.Height, used: map[font.Face]map[rune]bool{}}
+		f.draw(draw.New(col))
+		faces, err := subsetFaces(col.used)
+		if err != nil {
+			return fmt.Errorf("figure %s: %w", f.ID, err)
+		}
+		target = subsetCanvas{CanvasSizer: c, faces: faces}
+	}
+	dc := draw.New(target)
 	// An opaque white background: PNGs are otherwise transparent.
 	dc.SetColor(rgb(0xFF, 0xFF, 0xFF))
 	dc.Fill(dc.Rectangle.Path())
@@ -157,11 +169,15 @@ func drawLegend(dc draw.Canvas, entries []legendEntry, cols int) {
 		cols = len(entries)
 	}
 	per := (len(entries) + cols - 1) / cols
+	// Fewer columns than asked when the entries fill fewer (5 in 4 columns
+	// is 2 per column, in 3 of them).
+	used := (len(entries) + per - 1) / per
 	w := (dc.Max.X - dc.Min.X) / vg.Length(cols)
+	cols = used
 	for c := 0; c < cols; c++ {
 		l := plot.NewLegend()
 		l.TextStyle.Font = font.From(face, fontLegend)
-		l.ThumbnailWidth = vg.Points(14)
+		l.ThumbnailWidth = vg.Points(16)
 		l.Padding = vg.Points(1)
 		l.Top, l.Left = true, true
 		for _, e := range entries[c*per : min((c+1)*per, len(entries))] {
@@ -175,7 +191,7 @@ func drawLegend(dc draw.Canvas, entries []legendEntry, cols int) {
 // legendRows is the height of a legend strip with n entries in cols columns.
 func legendRows(n, cols int) vg.Length {
 	per := (n + cols - 1) / cols
-	return vg.Length(per)*vg.Points(fontLegend+2.5) + vg.Points(4)
+	return vg.Length(per)*vg.Points(fontLegend+3) + vg.Points(4)
 }
 
 // shortDevice trims a device string for an axis label: "cuda: NVIDIA H100
@@ -198,11 +214,13 @@ func (ticks) Ticks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
 		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
 	}
-	raw := (hi - lo) / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
+	// The finest 1, 2 or 5 × 10^k step that gives at most maxTicks labels:
+	// labels of 8 pt in a narrow panel need the room.
+	const maxTicks = 5
+	mag := math.Pow(10, math.Floor(math.Log10((hi-lo)/maxTicks)))
+	step := 10 * mag
 	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
+		if math.Floor((hi-lo)/(m*mag)+1e-9)+1 <= maxTicks {
 			step = m * mag
 			break
 		}
@@ -210,8 +228,14 @@ func (ticks) Ticks(lo, hi float64) []plot.Tick {
 	var out []plot.Tick
 	for v := math.Ceil(lo/step-1e-9) * step; v <= hi+step*1e-9; v += step {
 		r := math.Round(v/step) * step
+		if math.Abs(r) < step*1e-6 {
+			r = 0 // not "-0" or "-0.0"
+		}
 		label := strconv.FormatFloat(r, 'f', -1, 64)
-		if step < 1 {
+		switch {
+		case step < 1e-3:
+			label = strconv.FormatFloat(r, 'g', 3, 64) // learning rates: "2e-05", not "0.000020"
+		case step < 1:
 			label = strconv.FormatFloat(r, 'f', int(math.Ceil(-math.Log10(step))), 64)
 		}
 		out = append(out, plot.Tick{Value: r, Label: label})

@@ -16,6 +16,14 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/image/font/sfnt"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/cofiharness/cofi/record/steplog"
+	"github.com/cofiharness/cofi/report/compare"
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/results/reference"
 )
@@ -41,6 +49,30 @@ func figures(t *testing.T) []*Figure {
 		func() (*Figure, error) { return Figure2Task(set, ref, "mnli") },
 		func() (*Figure, error) { return Figure3(set, ref) },
 		func() (*Figure, error) { return LayersGrid(set, ref, nil) },
+		func() (*Figure, error) {
+			c, err := steplog.Read("../testdata/curves/stages/prune-rte/metrics.jsonl")
+			if err != nil {
+				return nil, err
+			}
+			return TrainingCurve(CurveRun{ID: "curve", Label: "rte cofi 95% seed 57 (prune stage)", Metric: "rte/acc", Curve: c})
+		},
+		func() (*Figure, error) {
+			base, err := runs.Load("../testdata/nightly-baseline")
+			if err != nil {
+				return nil, err
+			}
+			cur, err := runs.Load("../testdata/nightly")
+			if err != nil {
+				return nil, err
+			}
+			var trends []compare.Trend
+			for _, tr := range compare.History(base, cur.Nights, compare.Options{}) {
+				if tr.Metric != "speedup" && tr.Metric != "sparsity_reached" {
+					trends = append(trends, tr)
+				}
+			}
+			return History(trends, "the accepted baseline", cur.Latest())
+		},
 	} {
 		f, err := build()
 		if err != nil {
@@ -242,7 +274,11 @@ func TestPDF(t *testing.T) {
 			if !strings.Contains(s, "/FontFile2") || strings.Contains(s, "/Type3") {
 				t.Error("fonts are not embedded as TrueType")
 			}
-			if !strings.Contains(s, "/CreationDate (D:20250302") {
+			date := f.Date
+			if date.IsZero() {
+				date = defaultDate
+			}
+			if !strings.Contains(s, "/CreationDate (D:"+date.UTC().Format("20060102")) {
 				t.Errorf("creation date is not the newest record's: %q", regexp.MustCompile(`/CreationDate \([^)]*\)`).FindString(s))
 			}
 			if again := render(t, f, "pdf", Options{}); !bytes.Equal(b, again) {
@@ -309,5 +345,134 @@ func TestWriteErrors(t *testing.T) {
 	}
 	if _, err := LayersGrid(runs.FromRecords("none", nil), reference.Default(), []string{"cola"}); err == nil {
 		t.Error("an empty grid should be an error")
+	}
+}
+
+func TestTicksNoNegativeZero(t *testing.T) {
+	for _, r := range [][2]float64{{-0.04, 0.2}, {-3, 12}, {-0.5, 0.5}, {-1e-9, 1}, {-20, 100}} {
+		for _, tk := range (ticks{}).Ticks(r[0], r[1]) {
+			if strings.HasPrefix(tk.Label, "-0") && strings.Trim(tk.Label, "-0.") == "" {
+				t.Errorf("ticks of %v: %q", r, tk.Label)
+			}
+		}
+		if n := len((ticks{}).Ticks(r[0], r[1])); n > 5 || n < 2 {
+			t.Errorf("ticks of %v: %d labels", r, n)
+		}
+	}
+}
+
+// TestFiguresFitACL: ACL widths, no text under 8 pt, no title drawn inside
+// (the caption is its own file).
+func TestFiguresFitACL(t *testing.T) {
+	size := regexp.MustCompile(`font-size:([0-9.]+)px`)
+	for _, f := range figures(t) {
+		if f.Width != ColumnWidth && f.Width != PageWidth {
+			t.Errorf("%s is %.2f in wide, not an ACL column (3.03 in) or page (6.30 in)", f.ID, float64(f.Width/vg.Inch))
+		}
+		svg := string(render(t, f, "svg", Options{}))
+		sizes := size.FindAllStringSubmatch(svg, -1)
+		if len(sizes) == 0 {
+			t.Errorf("%s: no text sizes found", f.ID)
+		}
+		for _, m := range sizes {
+			if v, _ := strconv.ParseFloat(m[1], 64); v < 8 {
+				t.Errorf("%s: text of %v pt", f.ID, v)
+			}
+		}
+		if strings.Contains(svg, ">Figure") || strings.Contains(svg, "Remaining layers<") {
+			t.Errorf("%s draws a title inside the image", f.ID)
+		}
+	}
+	if math.Abs(float64(ColumnWidth/vg.Inch)-3.03) > 0.01 || math.Abs(float64(PageWidth/vg.Inch)-6.30) > 0.01 {
+		t.Errorf("widths %.3f, %.3f in", float64(ColumnWidth/vg.Inch), float64(PageWidth/vg.Inch))
+	}
+}
+
+// TestFontsSubset: PDFs and SVGs embed only the glyphs they print.
+func TestFontsSubset(t *testing.T) {
+	for _, f := range figures(t) {
+		pdf := render(t, f, "pdf", Options{})
+		svg := render(t, f, "svg", Options{EmbedFonts: true})
+		if len(pdf) > 80_000 || len(svg) > 200_000 {
+			t.Errorf("%s: PDF %d bytes, SVG %d bytes: fonts not subset", f.ID, len(pdf), len(svg))
+		}
+	}
+}
+
+func TestSubsetTTF(t *testing.T) {
+	face := font.DefaultCache.Lookup(face, 10)
+	var src bytes.Buffer
+	if _, err := face.Face.WriteSourceTo(nil, &src); err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	gid := func(f *sfnt.Font, r rune) sfnt.GlyphIndex {
+		g, err := f.GlyphIndex(&buf, r)
+		if err != nil || g == 0 {
+			t.Fatalf("no glyph for %q: %v", r, err)
+		}
+		return g
+	}
+	orig := face.Face
+	keep := map[uint16]bool{uint16(gid(orig, 'A')): true, uint16(gid(orig, 'é')): true}
+	sub, err := subsetTTF(src.Bytes(), keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub) > src.Len()/4 {
+		t.Errorf("subset is %d of %d bytes", len(sub), src.Len())
+	}
+	f, err := sfnt.Parse(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outline := func(f *sfnt.Font, r rune) int {
+		segs, err := f.LoadGlyph(&buf, gid(f, r), 1000, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", r, err)
+		}
+		return len(segs)
+	}
+	// Kept glyphs (and the composite é's parts) keep their outlines and
+	// advances; the others are empty; the character map is unchanged.
+	for _, r := range []rune{'A', 'é'} {
+		if a, b := outline(orig, r), outline(f, r); a != b || a == 0 {
+			t.Errorf("%q: %d segments, originally %d", r, b, a)
+		}
+	}
+	if n := outline(f, 'Q'); n != 0 {
+		t.Errorf("Q kept %d segments", n)
+	}
+	a1, _ := orig.GlyphAdvance(&buf, gid(orig, 'Q'), 1000, 0)
+	a2, _ := f.GlyphAdvance(&buf, gid(f, 'Q'), 1000, 0)
+	if a1 != a2 {
+		t.Errorf("advance of Q changed: %v → %v", a1, a2)
+	}
+}
+
+// TestLegendColumns: any number of entries in any number of columns (5 in
+// 4 columns crashed once).
+func TestLegendColumns(t *testing.T) {
+	c := draw.New(vgimg.New(200, 100))
+	for n := 1; n <= 12; n++ {
+		for cols := 1; cols <= 5; cols++ {
+			var es []legendEntry
+			for i := 0; i < n; i++ {
+				es = append(es, legendEntry{label: fmt.Sprint(i)})
+			}
+			drawLegend(c, es, cols)
+		}
+	}
+}
+
+// TestTeacherName: the teacher line is named after the recorded model.
+func TestTeacherName(t *testing.T) {
+	for _, c := range []struct {
+		layers, hidden int
+		want           string
+	}{{12, 768, "BERT-base"}, {24, 1024, "BERT-large"}, {2, 64, "2-layer BERT (hidden 64)"}} {
+		if got := ModelName(c.layers, c.hidden); got != c.want {
+			t.Errorf("%d×%d: %q", c.layers, c.hidden, got)
+		}
 	}
 }

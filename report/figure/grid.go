@@ -60,7 +60,7 @@ func LayersGrid(set *runs.Set, ref *reference.Data, tasks []string) (*Figure, er
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("figure layers: no runs to draw")
 	}
-	p := newPlot("Remaining layers", "layer", "")
+	p := newPlot("", "layer", "")
 	var keptM, keptF, gone plotter.XYs
 	var ticks []plot.Tick
 	n := len(rows)
@@ -111,7 +111,7 @@ func LayersGrid(set *runs.Set, ref *reference.Data, tasks []string) (*Figure, er
 	p.Y.LineStyle.Width = 0
 	p.Add(plotter.NewGrid())
 	legendH := legendRows(len(entries), 3)
-	h := vg.Points(40) + vg.Length(n)*vg.Points(9) + legendH
+	h := vg.Points(40) + vg.Length(n)*vg.Points(11) + legendH
 	caption := "MHA (circles) and FFN (squares) sublayers kept, per layer, at 95% sparsity: the paper's remaining-layers table (3 runs per task) and each of our runs near 95%."
 	f := &Figure{ID: "layers", Caption: caption, Width: ColumnWidth, Height: h, Date: set.Latest()}
 	f.draw = func(dc draw.Canvas) {

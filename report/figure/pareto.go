@@ -150,6 +150,29 @@ func teacherLines(set *runs.Set, ref *reference.Data, taskName string) (paper fl
 	return
 }
 
+// TeacherName names our teacher of a task from its recorded structure:
+// "BERT-base" only when it has BERT-base's shape, else its layers and width
+// (the demo's tiny random model is not BERT-base).
+func TeacherName(set *runs.Set, taskName string) string {
+	for _, r := range set.Select(taskName, "teacher", -1) {
+		if st, _ := r.Structure(); st != nil {
+			return ModelName(st.Layers, st.HiddenFull)
+		}
+	}
+	return "teacher"
+}
+
+// ModelName is "BERT-base", "BERT-large" or "2-layer BERT (hidden 64)".
+func ModelName(layers, hidden int) string {
+	switch {
+	case layers == 12 && hidden == 768:
+		return "BERT-base"
+	case layers == 24 && hidden == 1024:
+		return "BERT-large"
+	}
+	return fmt.Sprintf("%d-layer BERT (hidden %d)", layers, hidden)
+}
+
 // panel draws one Figure 2 panel and returns its legend entries.
 func panel(set *runs.Set, ref *reference.Data, taskName string, axis Axis) (*plot.Plot, []legendEntry, error) {
 	t, err := task.Lookup(taskName)
@@ -239,19 +262,24 @@ func panel(set *runs.Set, ref *reference.Data, taskName string, axis Axis) (*plo
 		return nil
 	}
 	teacher := StyleOf("teacher")
+	oursName := TeacherName(set, taskName)
 	if paperOK {
 		if err := hline(paperT, teacher.Line(false), "BERT-base (paper)"); err != nil {
 			return nil, nil, err
 		}
 	}
 	if oursOK {
-		if err := hline(oursT, teacher.Line(true), "BERT-base (ours)"); err != nil {
+		if err := hline(oursT, teacher.Line(true), oursName+" (ours)"); err != nil {
 			return nil, nil, err
 		}
 	}
 	if ref95 > 0 {
-		ls := draw.LineStyle{Color: rgb(0x80, 0x80, 0x80), Width: vg.Points(0.6), Dashes: []vg.Length{vg.Points(1), vg.Points(1.5)}}
-		if err := hline(ref95, ls, "95% of BERT-base"); err != nil {
+		of := "BERT-base"
+		if !paperOK {
+			of = oursName
+		}
+		ls := draw.LineStyle{Color: rgb(0x80, 0x80, 0x80), Width: vg.Points(0.7), Dashes: []vg.Length{vg.Points(1), vg.Points(1.5)}}
+		if err := hline(ref95, ls, "95% of "+of); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -397,6 +425,9 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 			}
 			if i == 1 {
 				p.Title.Text = ""
+				if len(tasks) > 1 {
+					p.X.Label.Text = "params (M)" // narrow panels; the caption says which
+				}
 			}
 			plots[i][j] = p
 			all = mergeEntries(all, entries)
@@ -405,6 +436,12 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 	cols := 2
 	if len(tasks) > 1 {
 		cols = 4
+	}
+	// Long labels (a teacher named after its shape) get a column of their own.
+	for _, e := range all {
+		if cols == 2 && len([]rune(e.label)) > 24 {
+			cols = 1
+		}
 	}
 	legendH := legendRows(len(all), cols)
 	panelH := vg.Length(1.9) * vg.Inch
@@ -416,11 +453,11 @@ func figure2(set *runs.Set, ref *reference.Data, tasks []string, id string, widt
 	for _, tk := range tasks {
 		names = append(names, displayTask(tk))
 	}
-	caption := fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (bottom) on %s. CoFi ours (filled markers, solid lines; bars: ± std over seeds) and published (outlined, dashed), published baselines as in the paper's Figure 2 (values read from the figure: ±0.1 score, ±2%% x), BERT-base teacher and 95%% of it. %s",
+	caption := fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (non-embedding parameters, bottom) on %s. CoFi ours (filled markers, solid lines; bars: ± std over seeds) and published (outlined, lighter, dashed), published baselines as in the paper's Figure 2 (values read from the figure: ±0.1 score, ±2%% x), BERT-base teacher and 95%% of it. %s",
 		strings.Join(names, ", "), long)
 	if !withPaper {
-		caption = fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (bottom) on %s: CoFi (bars: ± std over seeds), the teacher and 95%% of it; the paper has no results on these tasks. %s",
-			strings.Join(names, ", "), long)
+		caption = fmt.Sprintf("Dev-set score vs speedup (top) and vs model size (non-embedding parameters, bottom) on %s: CoFi (bars: ± std over seeds), the teacher (%s) and 95%% of it; the paper has no results on these tasks. %s",
+			strings.Join(names, ", "), TeacherName(set, tasks[0]), long)
 	}
 	if len(tasks) > 1 {
 		caption += " Speed axis hardware: " + short + "."

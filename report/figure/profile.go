@@ -2,8 +2,6 @@ package figure
 
 import (
 	"fmt"
-	"image/color"
-	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -14,18 +12,6 @@ import (
 	"github.com/cofiharness/cofi/report/runs"
 	"github.com/cofiharness/cofi/results/reference"
 )
-
-// sparsityColor maps a sparsity in [0.6, 0.95] onto a light-to-dark ramp of
-// CoFi's hue, so that every figure colours a sparsity the same way.
-func sparsityColor(s float64) color.RGBA {
-	f := math.Max(0, math.Min(1, (s-0.55)/0.42))
-	lo, hi := [3]float64{0xF4, 0xA5, 0x82}, [3]float64{0x67, 0x00, 0x1F}
-	var c [3]uint8
-	for i := range c {
-		c[i] = uint8(math.Round(lo[i] + f*(hi[i]-lo[i])))
-	}
-	return rgb(c[0], c[1], c[2])
-}
 
 // profile is the mean heads and intermediate units per layer of some runs.
 type profile struct {
@@ -101,12 +87,18 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 	// The paper's profiles are of BERT-base on its tasks: drawn next to ours
 	// only when ours are of those tasks too (not for the synthetic demo).
 	showPaper := len(ours) == 0 || onPaperTasks
-	heads := newPlot("Figure 3: structure per layer", "layer", "mean heads kept")
+	heads := newPlot("", "layer", "mean heads kept")
 	inter := newPlot("", "layer", "mean intermediate units kept")
 	var entries []legendEntry
-	cofi := StyleOf("cofi")
+	// Colour says the sparsity; ours are filled squares on solid lines, the
+	// paper's open circles on dashed lines, so the two never look alike.
+	oursStyle, paperStyle := Style{Shape: Square}, Style{Shape: Circle}
 	add := func(sp float64, hs, is []float64, isOurs bool) error {
 		col := sparsityColor(sp)
+		st := paperStyle
+		if isOurs {
+			st = oursStyle
+		}
 		label := fmt.Sprintf("%s (paper)", runs.Percent(sp))
 		if isOurs {
 			label = fmt.Sprintf("%s (ours)", runs.Percent(sp))
@@ -121,12 +113,12 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 			if err != nil {
 				return fmt.Errorf("figure 3 %s: %w", label, err)
 			}
-			ls := cofi.Line(isOurs)
-			ls.Color = col
-			ln.LineStyle = ls
-			gs := cofi.Glyph(isOurs)
-			gs.Color = col
-			sc.GlyphStyle = gs
+			st.Color = col
+			ln.LineStyle = st.Line(isOurs)
+			sc.GlyphStyle = st.Glyph(isOurs)
+			if !isOurs {
+				sc.GlyphStyle.Color = ln.LineStyle.Color
+			}
 			if k == 0 {
 				heads.Add(ln, sc)
 				things = []plot.Thumbnailer{ln, sc}
@@ -182,10 +174,10 @@ func Figure3(set *runs.Set, ref *reference.Data) (*Figure, error) {
 		paperText = "The paper's profiles (BERT-base on its tasks) are not drawn next to these tasks; "
 	}
 	caption := "Mean attention heads kept per MHA layer (top) and intermediate units kept per FFN layer (bottom) for each sparsity, " +
-		"0 where a sublayer is pruned away. " + paperText + oursText + ". Colour: sparsity; filled/solid: ours, outlined/dashed: paper."
-	cols := 4
+		"0 where a sublayer is pruned away. " + paperText + oursText + ". Colour: sparsity; filled squares, solid lines: ours; open circles, dashed lines: paper."
+	cols := 3
 	legendH := legendRows(len(entries), cols)
-	panelH := vg.Length(1.7) * vg.Inch
+	panelH := vg.Length(1.8) * vg.Inch
 	h := 2*panelH + legendH
 	f := &Figure{ID: "figure3", Caption: caption, Width: ColumnWidth, Height: h, Date: set.Latest()}
 	plots := [][]*plot.Plot{{heads}, {inter}}

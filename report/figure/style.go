@@ -2,6 +2,7 @@ package figure
 
 import (
 	"image/color"
+	"math"
 	"sort"
 
 	"gonum.org/v1/plot/vg"
@@ -73,17 +74,57 @@ func Methods() []string {
 	return out
 }
 
-// Physical sizes, fit for a two-column paper (ACL: 3.3 in column, 6.9 in page).
+// Physical sizes of the ACL template (a 7.7 cm column, a 16 cm page), so a
+// figure is included at 100 % and its fonts print at their size: never
+// below 8 pt, as the template asks of figure text.
 const (
-	ColumnWidth = 3.3 * vg.Inch
-	PageWidth   = 6.9 * vg.Inch
-	fontTitle   = 8
-	fontLabel   = 7
-	fontTick    = 6
-	fontLegend  = 6
-	markerR     = 1.8 // points
-	lineW       = 0.9 // points
+	ColumnWidth = 7.7 / 2.54 * vg.Inch // 3.03 in
+	PageWidth   = 16 / 2.54 * vg.Inch  // 6.30 in
+	fontTitle   = 9
+	fontLabel   = 8
+	fontTick    = 8
+	fontLegend  = 8
+	markerR     = 2.0 // points
+	lineW       = 1.0 // points
 )
+
+// MinFontSize is the smallest text size of any figure, in points.
+const MinFontSize = min(fontTitle, fontLabel, fontTick, fontLegend)
+
+// sparsityPalette gives each sparsity a distinct colour (Okabe–Ito, in an
+// order that keeps neighbours apart), so that curves of different
+// sparsities never look alike; the nearest entry is used.
+var sparsityPalette = []struct {
+	sparsity float64
+	color    color.RGBA
+}{
+	{0.5, rgb(0xE6, 0x9F, 0x00)},  // orange
+	{0.6, rgb(0x56, 0xB4, 0xE9)},  // sky blue
+	{0.7, rgb(0x00, 0x9E, 0x73)},  // bluish green
+	{0.75, rgb(0x99, 0x99, 0x99)}, // grey
+	{0.8, rgb(0x00, 0x72, 0xB2)},  // blue
+	{0.85, rgb(0xF0, 0xE4, 0x42)}, // yellow
+	{0.9, rgb(0xD5, 0x5E, 0x00)},  // vermillion
+	{0.95, rgb(0xCC, 0x79, 0xA7)}, // reddish purple
+	{0.98, rgb(0x00, 0x00, 0x00)}, // black
+}
+
+// sparsityColor is the palette colour of the nearest listed sparsity.
+func sparsityColor(s float64) color.RGBA {
+	best := sparsityPalette[0]
+	for _, p := range sparsityPalette {
+		if math.Abs(p.sparsity-s) < math.Abs(best.sparsity-s) {
+			best = p
+		}
+	}
+	return best.color
+}
+
+// tint mixes c with white: published curves are drawn lighter than ours.
+func tint(c color.RGBA, f float64) color.RGBA {
+	mix := func(v uint8) uint8 { return uint8(math.Round(float64(v) + f*(255-float64(v)))) }
+	return rgb(mix(c.R), mix(c.G), mix(c.B))
+}
 
 // Glyph returns the marker of a style, filled for our results.
 func (s Style) Glyph(ours bool) draw.GlyphStyle {
@@ -109,12 +150,14 @@ func (s Style) Glyph(ours bool) draw.GlyphStyle {
 	return draw.GlyphStyle{Color: s.Color, Radius: vg.Points(markerR), Shape: g}
 }
 
-// Line returns the line of a style: solid for ours, dashed for published.
+// Line returns the line of a style: solid for ours, dashed and lighter for
+// published.
 func (s Style) Line(ours bool) draw.LineStyle {
 	ls := draw.LineStyle{Color: s.Color, Width: vg.Points(lineW)}
 	if !ours {
 		ls.Dashes = []vg.Length{vg.Points(3), vg.Points(1.5)}
-		ls.Width = vg.Points(0.7)
+		ls.Width = vg.Points(0.8)
+		ls.Color = tint(s.Color, 0.3)
 	}
 	return ls
 }

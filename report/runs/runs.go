@@ -65,12 +65,25 @@ type Stage struct {
 	Attempts       int           // attempts seen for this key and kind
 	Configurations int           // distinct stage ids seen for this key and kind
 	Source         string        // "file:N" of the deciding record (N = record number in the file)
+	File           string        // the records file of the deciding record
 	EarlierOK      bool          // an earlier attempt succeeded but a later one failed
 }
 
 // OK reports whether the deciding attempt succeeded and has a result.
 func (s *Stage) OK() bool {
 	return s != nil && s.Record.Status == record.StatusOK && s.Record.Result != nil
+}
+
+// Dir is the stage's directory: the record's, under the directory of its
+// records file (the experiment directory); "" when the record names none.
+func (s *Stage) Dir() string {
+	if s == nil || s.Record.Dir == "" {
+		return ""
+	}
+	if filepath.IsAbs(s.Record.Dir) {
+		return s.Record.Dir
+	}
+	return filepath.Join(filepath.Dir(s.File), s.Record.Dir)
 }
 
 // Reason says why a stage has no usable result.
@@ -92,6 +105,26 @@ func (s *Stage) Reason() string {
 		return fmt.Sprintf("%s stage has no result", s.Kind)
 	}
 	return ""
+}
+
+// Brief shortens a reason made by Reason to the stage, its failure class and
+// attempt: "final stage failed (oom) [attempt 2 of 2]", without the log text
+// of the message (tables keep that for the table of runs). Other reasons are
+// returned as they are.
+func Brief(reason string) string {
+	i := strings.Index(reason, " stage failed (")
+	if i < 0 {
+		return reason
+	}
+	j := strings.Index(reason[i:], ")")
+	if j < 0 {
+		return reason
+	}
+	out := reason[:i+j+1]
+	if k := strings.LastIndex(reason, " [attempt "); k > i+j && strings.HasSuffix(reason, "]") {
+		out += reason[k:]
+	}
+	return out
 }
 
 func oneLine(s string) string {
@@ -293,6 +326,8 @@ func sortedKinds(m map[string]*Stage) []string {
 // Set is every run found in some records files.
 type Set struct {
 	Runs     []*Run
+	Evals    []Eval   // checkpoints evaluated by cofi eval (LoadEvals, or eval records that name one)
+	Nights   []Night  // the records split by code version, oldest first; nil when of one version
 	Sources  []string // records files read
 	Problems []string // unusable lines ("file: line N: ...")
 	Warnings []string // ambiguities resolved by the rules above
@@ -339,6 +374,7 @@ func Load(paths ...string) (*Set, error) {
 	s := build(all)
 	s.Sources = sources
 	s.Problems = problems
+	s.Nights = nights(all)
 	return s, nil
 }
 
@@ -350,6 +386,7 @@ func FromRecords(src string, recs []record.Record) *Set {
 	}
 	s := build(all)
 	s.Sources = []string{src}
+	s.Nights = nights(all)
 	return s
 }
 
@@ -391,6 +428,7 @@ func build(all []sourced) *Set {
 		last     sourced
 		attempts int
 		ids      map[string]bool
+		versions map[string]bool // code versions (nights) among the attempts
 		okBefore bool
 	}
 	groups := map[kk]*acc{}
@@ -399,7 +437,7 @@ func build(all []sourced) *Set {
 		g := kk{KeyOf(s.rec), s.rec.StageKind}
 		a, ok := groups[g]
 		if !ok {
-			a = &acc{ids: map[string]bool{}}
+			a = &acc{ids: map[string]bool{}, versions: map[string]bool{}}
 			groups[g] = a
 			order = append(order, g)
 		} else if a.last.rec.Status == record.StatusOK {
@@ -408,6 +446,8 @@ func build(all []sourced) *Set {
 		a.last = s
 		a.attempts++
 		a.ids[s.rec.Stage] = true
+		v, _ := version(s)
+		a.versions[v] = true
 	}
 	set := &Set{}
 	byKey := map[Key]*Run{}
@@ -420,10 +460,12 @@ func build(all []sourced) *Set {
 			set.Runs = append(set.Runs, r)
 		}
 		st := &Stage{Kind: g.kind, Record: a.last.rec, Attempts: a.attempts, Configurations: len(a.ids),
-			Source: fmt.Sprintf("%s:%d", a.last.file, a.last.n)}
+			Source: fmt.Sprintf("%s:%d", a.last.file, a.last.n), File: a.last.file}
 		st.EarlierOK = a.okBefore && a.last.rec.Status != record.StatusOK
 		r.Stages[g.kind] = st
-		if st.Configurations > 1 {
+		// A new configuration per version of the code is what an experiment
+		// rerun on every commit makes (the nightly grid): no ambiguity.
+		if st.Configurations > len(a.versions) {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("%s: %d configurations of the %s stage; using the latest (%s)", g.Key, st.Configurations, g.kind, st.Source))
 		}
 		if st.EarlierOK {
@@ -432,6 +474,11 @@ func build(all []sourced) *Set {
 	}
 	sort.SliceStable(set.Runs, func(i, j int) bool { return Less(set.Runs[i].Key, set.Runs[j].Key) })
 	sort.Strings(set.Warnings)
+	for _, s := range all {
+		if s.rec.StageKind == record.KindEval && s.rec.Status == record.StatusOK && s.rec.Result != nil && s.rec.Result.Evaluated != "" {
+			set.Evals = append(set.Evals, Eval{Source: fmt.Sprintf("%s:%d", s.file, s.n), Result: s.rec.Result})
+		}
+	}
 	return set
 }
 

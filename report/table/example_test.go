@@ -30,4 +30,6 @@ func ExampleWrite() {
 	// | -hidden — ours |                 79.5 | 89.0 |
 	//
 	// [1] qqp cofi 95% seed 57: final stage failed (oom)
+	//
+	// Bold: the best of our rows in a column at the printed precision; none when two or more tie.
 }

@@ -84,16 +84,31 @@ func render(w io.Writer, t *Table, md bool) error {
 	return err
 }
 
+// notesOf is the table's general notes, then the bold rule when a cell is bold.
+func notesOf(t *Table) []string {
+	out := append([]string(nil), t.Notes...)
+	for i, r := range t.Rows {
+		for j := range r.Cells {
+			if t.Best(i, j) {
+				return append(out, BoldRule)
+			}
+		}
+	}
+	return out
+}
+
+// writeNotes writes the footnotes and notes of plain text (which has no bold).
 func writeNotes(w io.Writer, t *Table) error {
 	notes, _ := t.Footnotes()
+	general := t.Notes
 	var b strings.Builder
-	if len(notes) > 0 || len(t.Notes) > 0 {
+	if len(notes) > 0 || len(general) > 0 {
 		b.WriteString("\n")
 	}
 	for i, n := range notes {
 		fmt.Fprintf(&b, "[%d] %s\n", i+1, n)
 	}
-	for _, n := range t.Notes {
+	for _, n := range general {
 		fmt.Fprintf(&b, "%s\n", n)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -118,7 +133,7 @@ func writeMarkdown(w io.Writer, t *Table) error {
 	for i, s := range notes {
 		fmt.Fprintf(&n, "\n[%d] %s\n", i+1, s)
 	}
-	for _, s := range t.Notes {
+	for _, s := range notesOf(t) {
 		fmt.Fprintf(&n, "\n%s\n", s)
 	}
 	_, err := io.WriteString(w, n.String())

@@ -1,8 +1,13 @@
 // Package table is the one model every report table is built in, and its
 // renderers: Markdown and plain text (through tablewriter), LaTeX with
-// booktabs rules and the best value per column in bold, and CSV and JSON for
-// machines. Builders decide what a table says; this package only decides how
-// each format prints it, so every format shows the same numbers.
+// booktabs rules sized to fit a column or the page of an ACL paper, and CSV
+// and JSON for machines. Builders decide what a table says; this package only
+// decides how each format prints it, so every format shows the same numbers.
+//
+// Bold, in every format, follows one rule (BoldRule): among the rows of one
+// group (builders put only our rows in groups, never published ones) the
+// single best value of a column at the printed precision; a tie makes none
+// bold, since a bold that two rows share says nothing.
 package table
 
 import (
@@ -141,6 +146,7 @@ type Table struct {
 	Columns []Column
 	Rows    []Row
 	Notes   []string // general notes printed after the footnotes
+	Width   Width    // what the LaTeX is meant to fit: a column (default) or the page
 }
 
 // Validate checks the shape: every row has one cell per column.
@@ -171,16 +177,19 @@ func (t *Table) Footnotes() ([]string, map[string]int) {
 	return notes, num
 }
 
+// BoldRule says what bold means; renderers print it under a table that has any.
+const BoldRule = "Bold: the best of our rows in a column at the printed precision; none when two or more tie."
+
 // Best reports, for row i and column j, whether the cell holds the best value
-// of its column among the rows of its group (ties all count). A group needs
-// at least two numbers in the column for anything to be best.
+// of its column among the rows of its group, and no other row of the group
+// holds it too. A group needs at least two numbers in the column.
 func (t *Table) Best(i, j int) bool {
 	r := t.Rows[i]
 	c := r.Cells[j]
 	if r.Group == "" || r.Better == None || c.Kind != Number || t.Columns[j].NoBest {
 		return false
 	}
-	n := 0
+	n, ties := 0, 0
 	best := math.NaN()
 	for _, o := range t.Rows {
 		if o.Group != r.Group {
@@ -192,11 +201,14 @@ func (t *Table) Best(i, j int) bool {
 		}
 		v := roundTo(oc.Mean, oc.Digits)
 		n++
-		if math.IsNaN(best) || (r.Better == Higher && v > best) || (r.Better == Lower && v < best) {
-			best = v
+		switch {
+		case math.IsNaN(best) || (r.Better == Higher && v > best) || (r.Better == Lower && v < best):
+			best, ties = v, 1
+		case v == best:
+			ties++
 		}
 	}
-	return n >= 2 && roundTo(c.Mean, c.Digits) == best
+	return n >= 2 && ties == 1 && roundTo(c.Mean, c.Digits) == best
 }
 
 // Format names an output format.

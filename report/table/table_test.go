@@ -124,14 +124,63 @@ func TestLaTeXRulesAndBold(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.String()
-	for _, want := range []string{`\toprule`, `\midrule`, `\bottomrule`, `\cmidrule(lr){2-3}`, `\multicolumn{2}{c}{QNLI}`,
-		`\textbf{91.5}`, `---\textsuperscript{1}`, `-layer\_x`, `$\Delta$`, `100\% = all \textbar{} none`, `$\leq$ 20`} {
+	for _, want := range []string{`\toprule`, `\midrule`, `\bottomrule`, `\cmidrule(lr){2-5}`, `\multicolumn{4}{c}{QNLI}`,
+		`\textbf{91} & \textbf{.5}`, `\multicolumn{2}{c}{---\textsuperscript{1}}`, `-layer\_x`, `$\Delta$`, `100\% = all $|$ none`,
+		`\multicolumn{2}{c}{$\leq$ 20}`, `91 & .4\,\textsubscript{$\pm$0.2}`, `$-$0 & .4`, `\begin{table}[t]`, BoldRule,
+		"@{}lr@{}lr@{}lr@{}l@{}", `\caption{a sample. Speedups`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("LaTeX lacks %q", want)
 		}
 	}
 	if strings.Count(s, `\midrule`) != 2 {
 		t.Errorf("want a midrule under the header and one before the paper row:\n%s", s)
+	}
+	if strings.Contains(s, "Table X") {
+		t.Errorf("the caption repeats the number LaTeX prints:\n%s", s)
+	}
+	// Page width: a table* environment.
+	tb := sample()
+	tb.Width = PageWidth
+	b.Reset()
+	Write(&b, tb, LaTeX)
+	if !strings.Contains(b.String(), `\begin{table*}[t]`) || !strings.Contains(b.String(), `\end{table*}`) {
+		t.Errorf("page width:\n%s", b.String())
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`~ 350`, `$\sim$ 350`},
+		{`not reported in the paper ("-")`, "not reported in the paper (``-'')"},
+		{`say "yes" now`, "say ``yes'' now"},
+		{`a_b & c% #1 $2 {x} ^`, `a\_b \& c\% \#1 \$2 \{x\} \textasciicircum{}`},
+		{`x < y > z | w \`, `x $<$ y $>$ z $|$ w \textbackslash{}`},
+		{`± × — – Δ ≤ ≥ ≈ → − λ …`, `$\pm$ $\times$ --- -- $\Delta$ $\leq$ $\geq$ $\approx$ $\rightarrow$ $-$ $\lambda$ \dots{}`},
+		{`Zürich`, `Zürich`},
+		{`snow ☃`, `snow ?`},
+	} {
+		if got := Escape(c.in); got != c.want {
+			t.Errorf("Escape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestBestTies: a tie makes none bold, and rows without a group never are.
+func TestBestTies(t *testing.T) {
+	tb := &Table{Columns: []Column{{Key: "a"}}, Rows: []Row{
+		{Label: "x", Group: "g", Better: Higher, Cells: []Cell{Num(90.04, 1, "")}},
+		{Label: "y", Group: "g", Better: Higher, Cells: []Cell{Num(89.96, 1, "")}},
+		{Label: "z", Group: "g", Better: Higher, Cells: []Cell{Num(80, 1, "")}},
+		{Label: "paper", Better: Higher, Cells: []Cell{Num(99, 1, "")}},
+	}}
+	for i := range tb.Rows {
+		if tb.Best(i, 0) {
+			t.Errorf("row %s bold: 90.0 ties at the printed precision", tb.Rows[i].Label)
+		}
+	}
+	tb.Rows[1].Cells[0] = Num(89.9, 1, "")
+	if !tb.Best(0, 0) || tb.Best(1, 0) || tb.Best(3, 0) {
+		t.Error("the single best of the group is bold, nothing else")
 	}
 }
 

@@ -158,9 +158,16 @@ func (f *Features) Span(feature, startTok, endTok int) (start, end int, ok bool)
 // logits of feature i as the model produced them, padding included (HF
 // takes the n-best before filtering).
 func (f *Features) Predict(start, end [][]float32, nBest, maxAnswerLen int) (map[string]string, error) {
+	out, _, err := f.PredictScored(start, end, nBest, maxAnswerLen)
+	return out, err
+}
+
+// PredictScored is Predict with each prediction's score (its start + end
+// logit; absent for "empty").
+func (f *Features) PredictScored(start, end [][]float32, nBest, maxAnswerLen int) (map[string]string, map[string]float64, error) {
 	nf := len(f.Dataset.Features)
 	if len(start) != nf || len(end) != nf {
-		return nil, fmt.Errorf("predict: %d start and %d end logit rows for %d features", len(start), len(end), nf)
+		return nil, nil, fmt.Errorf("predict: %d start and %d end logit rows for %d features", len(start), len(end), nf)
 	}
 	type cand struct {
 		score      float64
@@ -169,7 +176,7 @@ func (f *Features) Predict(start, end [][]float32, nBest, maxAnswerLen int) (map
 	best := make([][]cand, len(f.Examples))
 	for fi, ft := range f.Dataset.Features {
 		if len(start[fi]) < len(ft.IDs) || len(end[fi]) < len(ft.IDs) {
-			return nil, fmt.Errorf("predict: feature %d has %d tokens but %d start and %d end logits", fi, len(ft.IDs), len(start[fi]), len(end[fi]))
+			return nil, nil, fmt.Errorf("predict: feature %d has %d tokens but %d start and %d end logits", fi, len(ft.IDs), len(start[fi]), len(end[fi]))
 		}
 		for _, s := range topK(start[fi], nBest) {
 			for _, e := range topK(end[fi], nBest) {
@@ -185,6 +192,7 @@ func (f *Features) Predict(start, end [][]float32, nBest, maxAnswerLen int) (map
 		}
 	}
 	out := make(map[string]string, len(f.Examples))
+	scores := make(map[string]float64, len(f.Examples))
 	for ei, ex := range f.Examples {
 		cs := best[ei]
 		if len(cs) == 0 {
@@ -194,8 +202,9 @@ func (f *Features) Predict(start, end [][]float32, nBest, maxAnswerLen int) (map
 		sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
 		ctx := []rune(ex.Context)
 		out[ex.ID] = string(ctx[cs[0].start:cs[0].end])
+		scores[ex.ID] = cs[0].score
 	}
-	return out, nil
+	return out, scores, nil
 }
 
 // topK returns the indices of the k largest values, largest first; among
