@@ -15,14 +15,14 @@ TAGS = $(shell sed -n 's/^TORCH_TAGS := //p' build/torch.mk 2>/dev/null)
 TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 
 .PHONY: help build torch test test-pure test-torch vet bench demo clean nightly nightly-accept \
-	reproduce-table2 reproduce-table4 reproduce-table5 reproduce-figure2 reproduce-figure3
+	reproduce-table2 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure2 reproduce-figure3
 
 help:
 	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on a synthetic task (CPU, minutes)"
 	@echo "make build   build $(BIN) against libtorch (installs Debian's libtorch-dev when root)"
 	@echo "make test    vet, then every test: pure-Go packages without libtorch, then the libtorch ones"
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
-	@echo "make reproduce-table2|table4|table5|figure2|figure3   run a paper grid (resumes), then its report"
+	@echo "make reproduce-table2|table4|table5|table6|figure2|figure3   run a paper grid (resumes), then its report"
 	@echo "make nightly run the nightly grid and compare with the accepted baseline (exit 1 on regression)"
 	@echo "make clean   remove bin/ and build/ (the patched gotch copy)"
 	@echo "LIBTORCH=<dir> selects another libtorch (see REPRODUCE.md)"
@@ -70,6 +70,7 @@ EXECUTOR_FLAGS = $(if $(EXECUTOR),--executor $(EXECUTOR))
 REPORT_table2 := --tables table2,table6,structure,runs --figures layers-grid,curves
 REPORT_table4 := --tables table4,structure,runs --figures none
 REPORT_table5 := --tables table5,runs --figures none
+REPORT_table6 := --tables table6,structure,runs --figures layers-grid,curves
 REPORT_figure2 := --tables runs --figures figure2
 REPORT_figure3 := --tables structure --figures figure3
 

@@ -42,6 +42,10 @@ func TestOutOfRangeOverridesAreRejected(t *testing.T) {
 		{record.KindPrune, "layer_presence", "relased", "one of paper, released"},
 		{record.KindPrune, "layer_match", "v5", "one of v3, v4, fixed"},
 		{record.KindFinal, "schedule", "cosine", "one of constant, linear"},
+		{record.KindPrune, "fold", "approx", "one of exact, released"},
+		{record.KindPrune, "clamp_from", "never", "one of start, pruning"},
+		{record.KindPrune, "sparsity_gate", "always", "one of once, every"},
+		{record.KindFinal, "heldout", 0.9, "want a number in [0, 0.5]"},
 		{record.KindSpeed, "rounds", 1, "want an integer >= 2"},
 		{record.KindSpeed, "batch", 0, "want an integer >= 1"},
 	}

@@ -49,15 +49,40 @@ var common = []Key{
 	{"weight_decay", "AdamW weight decay", by(0.0, 0.0, 0.0, 0.01)},
 	{"eval_every", "evaluate on dev every N optimiser steps (0 = once per epoch)", by(50, 500, 500, 0)},
 	{"max_steps", "stop after this many optimiser steps (0 = run all epochs)", same(0)},
+	{"eval_at_end", "also evaluate after the last step when it is not a multiple of eval_every (the authors' trainer evaluates only every eval_steps)", same(true)},
+	{"heldout", "fraction of the training set held out (never trained on) and scored as the evaluation set \"heldout\", which then chooses checkpoints; 0 = none, the authors' protocol (selection on dev). Set by a sweep with on = \"heldout\"", same(0.0)},
 }
 
+// The authors' trainer (CoFiPruning trainer.py) does the same in every
+// stage it runs: teacher, pruning and final fine-tuning. The synthetic tasks
+// keep the harness's tuned behaviour (their "pre-trained" model is random, so
+// frozen embeddings would stay random): embeddings frozen only while pruning.
+var authorsTrainer = []Key{
+	{"freeze_embeddings", "keep the embeddings (word, position, token type) out of the optimiser, as the authors' trainer always does (trainer.py:124); false trains them", by(true, true, true, false)},
+	{"clip_frozen", "include the frozen embeddings' gradients in the gradient-norm clip, as the authors' clip over model.parameters() does (trainer.py:298); false clips the trained parameters only", by(true, true, true, false)},
+}
+
+// pruneFreeze: pruning freezes the embeddings for every task.
+var pruneFreeze = []Key{
+	{"freeze_embeddings", "keep the embeddings (word, position, token type) out of the optimiser, as the authors' trainer always does (trainer.py:124); false trains them", same(true)},
+	authorsTrainer[1],
+}
+
+// evalAtStart: the authors' trainer evaluates before the first step and, when
+// it keeps checkpoints from the start (teacher, final fine-tuning), the
+// starting model can be the one kept.
+var evalAtStart = Key{"eval_at_start", "evaluate the starting model before the first step and let it be the kept checkpoint, as the authors' trainer does (trainer.py:250); false evaluates only after training steps", by(true, true, true, false)}
+
+// layerMatch: the rule the published numbers used (see the deviations table).
+var layerMatch = by("v3", "v3", "v3", "v4")
+
 var perKind = map[string][]Key{
-	record.KindTeacher: append(append([]Key{}, common...),
+	record.KindTeacher: append(append(append([]Key{}, common...), authorsTrainer...), evalAtStart,
 		Key{"lr", "peak learning rate (AdamW, linear decay)", by(2e-5, 2e-5, 3e-5, 2e-3)},
 		Key{"epochs", "training epochs", by(5.0, 5.0, 2.0, 12.0)},
 		Key{"warmup_frac", "fraction of steps with linear LR warm-up", by(0.0, 0.0, 0.0, 0.06)},
 	),
-	record.KindPrune: append(append([]Key{}, common...),
+	record.KindPrune: append(append(append([]Key{}, common...), pruneFreeze...),
 		Key{"lr", "learning rate of the model weights (linear decay, restarted when pruning starts)", by(2e-5, 2e-5, 3e-5, 1e-3)},
 		Key{"epochs", "total pruning epochs, including pre-finetuning and sparsity warm-up", by(100.0, 20.0, 20.0, 20.0)},
 		Key{"prepruning_epochs", "distillation-only epochs before masks are trained (paper); see prepruning_steps", by(4.0, 1.0, 1.0, 1.0)},
@@ -65,25 +90,32 @@ var perKind = map[string][]Key{
 		Key{"sparsity_warmup_epochs", "epochs over which the target sparsity rises linearly to its final value", by(20.0, 2.0, 2.0, 12.0)},
 		Key{"target_sparsity", "final target sparsity t", same(0.95)},
 		Key{"sparsity_epsilon", "keep checkpoints only once expected sparsity >= target - epsilon", same(0.01)},
+		Key{"select_ties", "among checkpoints with equal dev scores keep the earlier (the authors' strict comparison, trainer.py:65) or the later", by("earlier", "earlier", "earlier", "later")},
+		Key{"sparsity_gate", "once: after the expected sparsity first reaches target − ε every later evaluation can be kept (the authors, trainer.py:490); every: each kept evaluation must itself be at target − ε", by("once", "once", "once", "every")},
 		Key{"select_within", "if > 0, also require the compact model's sparsity within this of the target to keep a checkpoint (a harness addition; 0 = the paper's rule only)", by(0.0, 0.0, 0.0, 0.02)},
 		Key{"reg_lr", "learning rate of log_alpha (descent) and lambda1, lambda2 (ascent)", by(0.01, 0.01, 0.01, 0.05)},
 		Key{"temperature", "prediction-distillation temperature T", same(2.0)},
 		Key{"alpha_pred", "weight of the prediction-distillation loss", same(0.1)},
 		Key{"alpha_layer", "weight of the layerwise-distillation loss", same(0.9)},
-		Key{"layer_match", "dynamic layer matching: v4 (monotone, for small data) or v3 (argmin)", same("v4")},
+		Key{"layer_match", "dynamic layer matching: v3 (argmin; the authors' first script and, by their word, most of their runs) or v4 (monotone, which their README later recommended for small data)", layerMatch},
 		Key{"layer_presence", "v4 presence test: paper (MHA or FFN kept) or released (MHA only)", same("paper")},
 		Key{"zint_init", "log_alpha init of z_int: released (mean 0) or paper (mean 10)", same("released")},
 		Key{"round", "rounding of the number of zeros in deterministic masks: half-even (released code) or half-up", same("half-even")},
+		Key{"clamp_from", "when log_alpha starts being clamped to [ln 0.01, ln 100] after each step: start (the authors' code clamps from the first step, so the masks enter pruning at ln 100) or pruning", by("start", "start", "start", "pruning")},
+		Key{"empty_sublayer", "a sublayer whose heads (or FFN units) are all masked while its layer mask is not: skip (as the pruned model computes it) or bias (the released masked model adds the output bias and LayerNorm)", same("skip")},
+		Key{"fold", "folding the masks into the weights: exact (the compact model computes what the masked one did) or released (the authors' update_params: soft values multiplied into some matrices, LayerNorms untouched)", same("exact")},
+		Key{"regression_distill", "prediction distillation for one-logit regression (STS-B): mse (on the logit) or kl (the released KL over one logit, identically zero)", same("mse")},
 		Key{"student_init", "student weights: pretrained (paper) or teacher (the synthetic tasks' \"pre-trained\" model is random)", by("pretrained", "pretrained", "pretrained", "teacher")},
 	),
-	record.KindFinal: append(append([]Key{}, common...),
+	record.KindFinal: append(append(append([]Key{}, withBatch(common, by(64, 64, 16, 32))...), authorsTrainer...), evalAtStart,
 		Key{"lr", "constant learning rate of the compact model's fine-tuning", by(2e-5, 2e-5, 3e-5, 5e-4)},
 		Key{"epochs", "final fine-tuning epochs", by(20.0, 20.0, 20.0, 4.0)},
 		Key{"schedule", "learning-rate schedule: constant (as the authors ran it) or linear", same("constant")},
 		Key{"temperature", "prediction-distillation temperature T", same(2.0)},
 		Key{"alpha_pred", "weight of the prediction-distillation loss", same(0.1)},
 		Key{"alpha_layer", "weight of the layerwise-distillation loss", same(0.9)},
-		Key{"layer_match", "dynamic layer matching: v4 or v3", same("v4")},
+		Key{"layer_match", "dynamic layer matching: v3 or v4 (as for pruning)", layerMatch},
+		Key{"regression_distill", "prediction distillation for one-logit regression (STS-B): mse or kl (the released, identically zero)", same("mse")},
 	),
 	record.KindBaseline: append(append([]Key{}, common...),
 		Key{"lr", "learning rate", by(5e-5, 5e-5, 5e-5, 1e-3)},
@@ -112,6 +144,20 @@ var perKind = map[string][]Key{
 		{"threads", "CPU intra-op threads (0 = all cores)", same(0)},
 		{"speedup", "measured (time both models, the paper's protocol) or flops (the FLOP ratio, not timed: for tiny models on shared CPUs, where timings are noise and make reports differ run to run)", same("measured")},
 	},
+}
+
+// withBatch is keys with the batch size's default replaced: the authors'
+// script fine-tunes the compact model at batch 64 (run_CoFi.sh:81), not the
+// 32 of their README's table (SQuAD has no script: its 16 is kept).
+func withBatch(keys []Key, def func(task.Task) any) []Key {
+	out := append([]Key(nil), keys...)
+	for i := range out {
+		if out[i].Name == "batch" {
+			out[i].Default = def
+			out[i].Doc = "training batch size (the authors' script: 64 for the final fine-tuning, run_CoFi.sh:81; their README's table says 32)"
+		}
+	}
+	return out
 }
 
 // Keys lists the hyperparameters of a stage kind, sorted by name.

@@ -206,6 +206,7 @@ type Record struct {
 	Sparsity   float64    `json:"sparsity,omitempty"` // target sparsity of the cell (0 for a teacher)
 	Seed       int64      `json:"seed"`
 	Params     Params     `json:"params,omitempty"` // every resolved hyperparameter of the stage
+	Sweep      *Sweep     `json:"sweep,omitempty"`  // the sweep setting this stage belongs to, when it depends on one
 	Result     *Result    `json:"result,omitempty"` // the stage's result.json when it succeeded
 	Provenance Provenance `json:"provenance"`
 	Start      time.Time  `json:"start"`
@@ -213,6 +214,20 @@ type Record struct {
 	Wall       float64    `json:"wall_s"`
 	Dir        string     `json:"dir"` // stage directory relative to the experiment directory
 	Log        string     `json:"log"` // log file relative to the experiment directory
+}
+
+// Sweep places a stage in a hyperparameter sweep: the stage depends on one
+// setting of a selection group (one cell's candidates), of which reports show
+// the one Select picks by Metric and list the others.
+type Sweep struct {
+	Group   string         `json:"group"`   // id of the selection group (the cell without the swept values)
+	Name    string         `json:"name"`    // the sweep's name in the config ("authors")
+	Index   int            `json:"index"`   // this setting, 0-based, in the sweep's order
+	Size    int            `json:"size"`    // settings in the group
+	Setting map[string]any `json:"setting"` // swept "KIND.NAME" -> value
+	Select  string         `json:"select"`  // rule: "best" (highest Metric; ties: lowest Index)
+	Metric  string         `json:"metric"`  // metric key selected on, e.g. "rte/acc" or "heldout/acc"
+	On      string         `json:"on"`      // "dev" or "heldout"
 }
 
 // Params are resolved hyperparameters; values are JSON scalars.

@@ -20,6 +20,7 @@ func Table4(set *runs.Set, ref *reference.Data) *table.Table {
 	t.Title = "Table 4: ablation of pruning units (speedup / score)"
 	t.Caption = fmt.Sprintf("Dev-set %s and speedups at %s sparsity. Ours: mean ± sample std over n seeds. %s",
 		metricsPhrase(cellTasks(cols)), cellSparsities(cols), devicesNote(set, ref))
+	t.Caption = withSentences(t.Caption, selectionCaption(set.Runs))
 	return t
 }
 
@@ -29,7 +30,7 @@ func Table5(set *runs.Set, ref *reference.Data) *table.Table {
 	t, cols := ablation(set, ref, reference.Table5, false)
 	t.ID = "table5"
 	t.Title = "Table 5: distillation objectives at " + cellSparsities(cols) + " sparsity"
-	t.Caption = fmt.Sprintf("Dev-set %s. Ours: mean ± sample std over n seeds.", metricsPhrase(cellTasks(cols)))
+	t.Caption = withSentences(fmt.Sprintf("Dev-set %s. Ours: mean ± sample std over n seeds.", metricsPhrase(cellTasks(cols))), selectionCaption(set.Runs))
 	return t
 }
 

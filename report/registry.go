@@ -56,6 +56,8 @@ var tableSpecs = []TableSpec{
 	{Name: "table6", Aliases: []string{"layers"}, Build: ok(Table6), Applies: deep},
 	{Name: "structure", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, _ Selection) *table.Table { return StructureTable(s) }),
 		Applies: pruned},
+	{Name: "selection", Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return SelectionTable(s, r) }),
+		Applies: heldoutRuns},
 	{Name: "released", Width: table.PageWidth, Build: ok(func(s *runs.Set, r *reference.Data, _ Selection) *table.Table { return ReleasedTable(s, r) }),
 		Applies: func(s *runs.Set) bool { return len(s.Evals) > 0 }},
 	{Name: "history", Width: table.PageWidth, Build: ok(func(s *runs.Set, _ *reference.Data, sel Selection) *table.Table { return HistoryTable(s, sel) }),

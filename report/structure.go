@@ -135,7 +135,7 @@ func RunsTable(set *runs.Set) *table.Table {
 	t := &table.Table{
 		ID:      "runs",
 		Title:   "Every run",
-		Caption: "One row per task, method, target sparsity and seed: the headline score, every other metric, the sparsity and size reached, the speedup, training hours and what failed.",
+		Caption: "One row per task, method, target sparsity and seed, and for a swept cell one per setting (the one its rule selected marked): the headline score, every other metric, the sparsity and size reached, the speedup, training hours and what failed.",
 		Stub:    "run",
 		Columns: []table.Column{
 			{Key: "score", Header: "score"}, {Key: "metric", Header: "metric"}, {Key: "other", Header: "other metrics"},
@@ -150,7 +150,7 @@ func RunsTable(set *runs.Set) *table.Table {
 			paramDigits = 1
 		}
 	}
-	for _, r := range set.Runs {
+	for _, r := range set.Every() {
 		cells := make([]table.Cell, len(t.Columns))
 		h := r.Headline()
 		metric := headlineKey(r.Task)
@@ -179,7 +179,7 @@ func RunsTable(set *runs.Set) *table.Table {
 			status = strings.Join(f, "; ")
 		}
 		cells[7] = table.Txt(status)
-		t.Rows = append(t.Rows, table.Row{Label: r.Key.String(), Cells: cells})
+		t.Rows = append(t.Rows, table.Row{Label: r.Label(), Cells: cells})
 	}
 	return t
 }

@@ -222,6 +222,11 @@ func Table2(set *runs.Set, ref *reference.Data, sel Selection) *table.Table {
 	}
 	t.Caption = fmt.Sprintf("Dev-set %s. %s. Ours: mean ± sample std over n seeds; paper: as published. %s Train time: ours in hours per run on our hardware (prune + final stages; teacher: its fine-tuning), mean over the runs in the row; paper in GPU hours.",
 		metricsPhrase(tasks), spNote, devicesNote(set, ref))
+	var shown []*runs.Run
+	for _, tk := range tasks {
+		shown = append(shown, set.Select(tk, "cofi", cofiSparsity[tk])...)
+	}
+	t.Caption = withSentences(t.Caption, selectionCaption(shown), stsbCaption(tasks))
 	t.Notes = pickNotes
 	return t
 }

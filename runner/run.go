@@ -344,6 +344,15 @@ func (r *run) cellsOf(sf *store.StageFile) []string {
 	return sf.Cells
 }
 
+// sweepOf returns the sweep setting of a stage: the current plan's when the
+// stage is in it, else that of its spec.json.
+func (r *run) sweepOf(sf *store.StageFile) *record.Sweep {
+	if s := r.p.Stage(sf.Spec.ID); s != nil {
+		return s.Spec.Sweep
+	}
+	return sf.Spec.Sweep
+}
+
 // append records an attempt; a record already in the file (written by a
 // cluster job, or by another process that reconciled it) is not duplicated.
 func (r *run) append(rec record.Record) error {
@@ -357,7 +366,9 @@ func (r *run) append(rec record.Record) error {
 }
 
 func (r *run) newRecord(sf *store.StageFile, cells []string, m *store.Attempt, dir string) record.Record {
-	return r.exp.AttemptRecord(r.p.Config.Experiment, sf, cells, m, dir)
+	rec := r.exp.AttemptRecord(r.p.Config.Experiment, sf, cells, m, dir)
+	rec.Sweep = r.sweepOf(sf)
+	return rec
 }
 
 func finishRecord(rec *record.Record, end time.Time, res *record.Result, f *record.Failure) {
@@ -681,7 +692,7 @@ func label(s *plan.Stage) string {
 func (r *run) cellsDone() int {
 	n := 0
 	for _, c := range r.p.Cells {
-		if r.state[c.Stages[len(c.Stages)-1]] == stDone {
+		if c.Done(func(s *plan.Stage) bool { return r.state[s] == stDone }) {
 			n++
 		}
 	}

@@ -28,14 +28,23 @@ type Counts struct {
 	ToRun        int `json:"to_run"`
 	Cells        int `json:"cells"`
 	CellsDone    int `json:"cells_done"`
+	// ByKind counts stages per kind; Sweeps and Candidates count the swept
+	// cells and their settings.
+	ByKind     map[string]int `json:"by_kind"`
+	Sweeps     int            `json:"sweeps"`
+	Candidates int            `json:"candidates"`
 }
 
 // Count tallies a plan's statuses.
 func Count(p *plan.Plan, sts []*StageStatus) Counts {
-	c := Counts{Stages: len(sts), Cells: len(p.Cells)}
+	c := Counts{Stages: len(sts), Cells: len(p.Cells), ByKind: map[string]int{}, Sweeps: len(p.Sweeps)}
+	for _, g := range p.Sweeps {
+		c.Candidates += len(g.Cells)
+	}
 	by := map[*plan.Stage]*StageStatus{}
 	for _, st := range sts {
 		by[st.Stage] = st
+		c.ByKind[st.Stage.Kind]++
 		switch st.Status {
 		case Done:
 			c.Done++
@@ -57,7 +66,7 @@ func Count(p *plan.Plan, sts []*StageStatus) Counts {
 		}
 	}
 	for _, cell := range p.Cells {
-		if by[cell.Stages[len(cell.Stages)-1]].Status == Done {
+		if cell.Done(func(s *plan.Stage) bool { return by[s].Status == Done }) {
 			c.CellsDone++
 		}
 	}
@@ -121,8 +130,12 @@ func WritePlan(w io.Writer, p *plan.Plan, sts []*StageStatus) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeSweeps(w, p); err != nil {
+		return err
+	}
 	c := Count(p, sts)
 	fmt.Fprintf(w, "\n%s: %s; a run would execute %d stage(s)\n", p.Config.Experiment, c, c.ToRun)
+	fmt.Fprintf(w, "stages by kind: %s\n", kindCounts(c.ByKind))
 	if len(p.Missing) > 0 {
 		fmt.Fprintf(w, "\nmissing inputs (a run stops before any work until they exist):\n")
 		for _, m := range p.Missing {
@@ -142,6 +155,16 @@ func paramsString(c *plan.Cell) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, c.Params[k]))
+	}
+	if c.Sweep != nil {
+		var set []string
+		for _, k := range sortedAny(c.Sweep.Setting) {
+			set = append(set, fmt.Sprintf("%s=%v", k, c.Sweep.Setting[k]))
+		}
+		parts = append(parts, fmt.Sprintf("sweep %s %d/%d: %s", c.Sweep.Group.ID, c.Sweep.Index+1, len(c.Sweep.Group.Cells), strings.Join(set, " ")))
+	}
+	if c.Heldout > 0 {
+		parts = append(parts, fmt.Sprintf("heldout=%g", c.Heldout))
 	}
 	if c.Profile != "" && c.Profile != "authors" {
 		parts = append(parts, "profile="+c.Profile)
@@ -167,6 +190,7 @@ type PlanJSON struct {
 	Counts     Counts       `json:"counts"`
 	Stages     []StageJSON  `json:"stages"`
 	Cells      []CellJSON   `json:"cells"`
+	Sweeps     []SweepJSON  `json:"sweeps,omitempty"`
 	Missing    []string     `json:"missing_inputs,omitempty"`
 	Runner     *RunnerState `json:"runner,omitempty"`
 }
@@ -202,6 +226,8 @@ type CellJSON struct {
 	Grids    []string       `json:"grids"`
 	Stages   []string       `json:"stages"`
 	Done     bool           `json:"done"`
+	Sweep    *CellSweepJSON `json:"sweep,omitempty"`
+	Heldout  float64        `json:"heldout,omitempty"`
 }
 
 // RunnerState says whether a runner holds the experiment.
@@ -227,12 +253,17 @@ func NewPlanJSON(p *plan.Plan, sts []*StageStatus) PlanJSON {
 	}
 	for _, c := range p.Cells {
 		cj := CellJSON{ID: c.ID, Task: c.Task, Method: c.Method, Sparsity: c.Sparsity, Seed: c.Seed, Profile: c.Profile,
-			Params: c.Params, Grids: c.Grids, Done: by[c.Stages[len(c.Stages)-1]].Status == Done}
+			Params: c.Params, Grids: c.Grids, Done: c.Done(func(s *plan.Stage) bool { return by[s].Status == Done })}
 		for _, s := range c.Stages {
 			cj.Stages = append(cj.Stages, s.ID)
 		}
+		if c.Sweep != nil {
+			cj.Sweep = &CellSweepJSON{Group: c.Sweep.Group.ID, Index: c.Sweep.Index, Setting: c.Sweep.Setting}
+		}
+		cj.Heldout = c.Heldout
 		out.Cells = append(out.Cells, cj)
 	}
+	out.Sweeps = sweepsJSON(p)
 	for _, m := range p.Missing {
 		out.Missing = append(out.Missing, m.String())
 	}

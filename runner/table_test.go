@@ -36,7 +36,7 @@ func golden(t *testing.T, name, got string) {
 func TestPlanTable(t *testing.T) {
 	e := newEnv(t, small+`
 [[fake_stage.rule]]
-match = { kind = "final", sparsity = 0.95 }
+match = { kind = "prune", sparsity = 0.95 }
 fail = "nan"
 `)
 	if _, _, err := e.run(Selection{}, nil); err != nil {
@@ -57,9 +57,9 @@ fail = "nan"
 	var s bytes.Buffer
 	WriteStatus(&s, p, sts, mustIndex(t, p), 2, time.Now())
 	out := strings.ReplaceAll(s.String(), e.dir, "$DIR")
-	for _, want := range []string{"runner: not running", "7 stages: 5 done, 1 failed, 1 blocked; 2/3 cells complete",
-		"records: 6 attempts (5 ok, 1 failed, 0 interrupted)", "not done:", "failed: nan: fake stage: step loss is NaN",
-		"log: stages/final-", "blocked: blocked by final-"} {
+	for _, want := range []string{"runner: not running", "7 stages: 4 done, 1 failed, 2 blocked; 2/3 cells complete",
+		"records: 5 attempts (4 ok, 1 failed, 0 interrupted)", "not done:", "failed: nan: fake stage: step loss is NaN",
+		"log: stages/prune-", "blocked: blocked by prune-"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

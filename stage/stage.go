@@ -31,6 +31,9 @@ type Spec struct {
 	Device string            `json:"device"` // "cpu", "cuda", "cuda:N" or "auto"
 	// Threads is the CPU intra-op thread budget given by the executor (0 = all).
 	Threads int `json:"threads"`
+	// Sweep is the sweep setting the stage depends on (nil when none); not
+	// part of its identity, which already hashes the swept values.
+	Sweep *record.Sweep `json:"sweep,omitempty"`
 }
 
 // Func runs a stage and returns its result; the caller writes result.json.

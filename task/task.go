@@ -46,6 +46,10 @@ type Task struct {
 	SeqLen    int  // default max sequence length
 }
 
+// HeldOut names the evaluation set made of training examples held out from
+// training (hyperparameter "heldout"): its metrics are "heldout/<metric>".
+const HeldOut = "heldout"
+
 // MetricKey joins an evaluation set and a metric name the way records store them.
 func MetricKey(evalSet, metric string) string { return evalSet + "/" + metric }
 
@@ -53,7 +57,7 @@ var all = []Task{
 	{Name: "cola", Display: "CoLA", Kind: Classification, NumLabels: 2, EvalSets: []string{"cola"}, Metrics: []string{"mcc", "acc"}, Headline: "cola/mcc", Size: Small, TrainSize: 8551, DevSize: 1043, SeqLen: 128},
 	{Name: "sst2", Display: "SST-2", Kind: Classification, NumLabels: 2, EvalSets: []string{"sst2"}, Metrics: []string{"acc"}, Headline: "sst2/acc", Size: Large, TrainSize: 67349, DevSize: 872, SeqLen: 128},
 	{Name: "mrpc", Display: "MRPC", Kind: Classification, NumLabels: 2, EvalSets: []string{"mrpc"}, Metrics: []string{"acc", "f1"}, Headline: "mrpc/acc", Size: Small, TrainSize: 3668, DevSize: 408, SeqLen: 128},
-	{Name: "stsb", Display: "STS-B", Kind: Regression, NumLabels: 1, EvalSets: []string{"stsb"}, Metrics: []string{"spearman", "pearson"}, Headline: "stsb/spearman", Size: Small, TrainSize: 5749, DevSize: 1500, SeqLen: 128},
+	{Name: "stsb", Display: "STS-B", Kind: Regression, NumLabels: 1, EvalSets: []string{"stsb"}, Metrics: []string{"spearman", "pearson", "corr"}, Headline: "stsb/spearman", Size: Small, TrainSize: 5749, DevSize: 1500, SeqLen: 128},
 	{Name: "qqp", Display: "QQP", Kind: Classification, NumLabels: 2, EvalSets: []string{"qqp"}, Metrics: []string{"acc", "f1"}, Headline: "qqp/acc", Size: Large, TrainSize: 363846, DevSize: 40430, SeqLen: 128},
 	{Name: "mnli", Display: "MNLI", Kind: Classification, NumLabels: 3, EvalSets: []string{"mnli-m", "mnli-mm"}, Metrics: []string{"acc"}, Headline: "mnli-m/acc", Size: Large, TrainSize: 392702, DevSize: 9815, SeqLen: 128},
 	{Name: "qnli", Display: "QNLI", Kind: Classification, NumLabels: 2, EvalSets: []string{"qnli"}, Metrics: []string{"acc"}, Headline: "qnli/acc", Size: Large, TrainSize: 104743, DevSize: 5463, SeqLen: 128},
@@ -64,7 +68,7 @@ var all = []Task{
 	// across tokens to be solved, so a bag-of-words model stays near chance.
 	{Name: "syn-single", Display: "Syn-Single", Kind: Classification, NumLabels: 2, EvalSets: []string{"syn-single"}, Metrics: []string{"acc"}, Headline: "syn-single/acc", Size: Small, Synthetic: true, SeqLen: 32},
 	{Name: "syn-pair", Display: "Syn-Pair", Kind: Classification, NumLabels: 3, EvalSets: []string{"syn-pair"}, Metrics: []string{"acc"}, Headline: "syn-pair/acc", Size: Small, Synthetic: true, SeqLen: 48},
-	{Name: "syn-reg", Display: "Syn-Reg", Kind: Regression, NumLabels: 1, EvalSets: []string{"syn-reg"}, Metrics: []string{"spearman", "pearson"}, Headline: "syn-reg/spearman", Size: Small, Synthetic: true, SeqLen: 32},
+	{Name: "syn-reg", Display: "Syn-Reg", Kind: Regression, NumLabels: 1, EvalSets: []string{"syn-reg"}, Metrics: []string{"spearman", "pearson", "corr"}, Headline: "syn-reg/spearman", Size: Small, Synthetic: true, SeqLen: 32},
 	{Name: "syn-span", Display: "Syn-Span", Kind: Span, NumLabels: 2, EvalSets: []string{"syn-span"}, Metrics: []string{"f1", "em"}, Headline: "syn-span/f1", Size: Small, Synthetic: true, SeqLen: 64},
 }
 

@@ -17,7 +17,9 @@ func init() {
 const planHelp = `Expand the grids of CONFIG into cells and stages and print, for every stage, its id,
 kind, task, method, sparsity, seed, status (done, missing, failed, running, blocked,
 missing-input) and what 'cofi run' with the same flags would do (run, retry, rerun,
-blocked, skip); then every cell and a summary. Nothing is executed or written, except
+blocked, skip); then every cell; then the sweeps (each swept cell with its settings,
+the stages they share and their own, and the selection rule) and a summary with the
+stage count per kind. Nothing is executed or written, except
 the digest cache of the input files (<results>/.cache/digests.json). Inputs that are
 missing are listed with where they were looked for.
 

@@ -289,10 +289,11 @@ func TestBadConfigExitsTwoWithPositions(t *testing.T) {
 
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	for cmd, flags := range map[string][]string{
-		"run":       {"-retry-failed", "-force", "-only", "-workers", "-gpus", "-threads", "-timeout", "-dry-run", "-progress", "-binary", "GLUE_DIR", "Exit status"},
-		"plan":      {"-json", "-retry-failed", "-force", "-only", "-gpus"},
-		"status":    {"-json", "-workers"},
-		"run-stage": {"-manifest", "-stage", "-attempt", "-lock-fd", "-threads"},
+		"run":        {"-retry-failed", "-force", "-only", "-workers", "-gpus", "-threads", "-timeout", "-dry-run", "-progress", "-binary", "GLUE_DIR", "Exit status"},
+		"plan":       {"-json", "-retry-failed", "-force", "-only", "-gpus"},
+		"status":     {"-json", "-workers"},
+		"run-stage":  {"-manifest", "-stage", "-attempt", "-lock-fd", "-threads"},
+		"deviations": {"-markdown", "REPRODUCE.md"},
 	} {
 		out, code := cofiOut(t, t.TempDir(), cmd, "--help")
 		if code != 0 {
@@ -494,5 +495,34 @@ func TestStatusWritesNothingAndPlanVerify(t *testing.T) {
 	verified, msg := ids("--verify")
 	if verified != after || !strings.Contains(msg, "1 had a stale cached digest") || !strings.Contains(msg, abs) {
 		t.Errorf("plan --verify: id %s (want %s), message:\n%s", verified, after, msg)
+	}
+}
+
+// TestPlanShowsTheAuthorsSweep: `cofi plan configs/table2.toml` lists the
+// authors' grid, one line per swept cell, and the stage counts it needs.
+func TestPlanShowsTheAuthorsSweep(t *testing.T) {
+	abs, _ := filepath.Abs("../../configs/table2.toml")
+	out, code := cofiOut(t, t.TempDir(), "plan", abs)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"sweep authors: (final.alpha_layer, final.alpha_pred) × final.lr, 9 settings, best headline on dev",
+		"teacher, prune, speed  9 final",
+		"best rte/acc on dev",
+		"9 swept cell(s), 81 candidate cells",
+		"stages by kind: teacher 9, prune 9, final 81, speed 9",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q", want)
+		}
+	}
+	js, _ := cofiOut(t, t.TempDir(), "plan", abs, "--json")
+	var pj runner.PlanJSON
+	if err := json.Unmarshal([]byte(js), &pj); err != nil {
+		t.Fatal(err)
+	}
+	if len(pj.Sweeps) != 9 || pj.Counts.ByKind["final"] != 81 || len(pj.Sweeps[0].Settings) != 9 || len(pj.Sweeps[0].Shared) != 3 {
+		t.Errorf("plan --json: %d sweeps, %v by kind", len(pj.Sweeps), pj.Counts.ByKind)
 	}
 }

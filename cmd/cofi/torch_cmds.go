@@ -154,7 +154,7 @@ warm-up, gradient clipping, evaluation on dev every --eval-every steps, the best
 checkpoint on dev saved in OUT/model. Hyperparameters default to the authors' teacher
 recipe (GLUE: lr 2e-5, batch 32, seq 128, 5 epochs; SQuAD: lr 3e-5, batch 16, seq 384,
 2 epochs). Ctrl-C saves a snapshot in OUT/checkpoint; running the same command again
-resumes from it. Writes OUT/result.json.`
+resumes from it. Writes OUT/result.json.` + deviationsPointer
 
 func finetuneCmd(args []string) error {
 	fs := newFlagSet("finetune", "--task T --data DIR --model DIR --out DIR [flags]", finetuneHelp)
@@ -334,7 +334,7 @@ its own subdirectory of OUT with its result.json:
 Ablations of the paper are --method values (cofi-no-layer, cofi-no-hidden, ...).
 Hyperparameters default to the authors' table; override with --set kind.key=value,
 e.g. --set prune.epochs=20 --set final.lr=3e-5 --set speed.rounds=3. Ctrl-C saves a
-snapshot; the same command resumes. Stages already done are skipped.`
+snapshot; the same command resumes. Stages already done are skipped.` + deviationsPointer
 
 func pruneCmd(args []string) error {
 	fs := newFlagSet("prune", "--task T --data DIR --teacher DIR --student DIR --out DIR [flags]", pruneHelp)

@@ -3,9 +3,13 @@
 package cofi
 
 import (
+	"fmt"
+
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/optim"
 	"github.com/cofiharness/cofi/experiments/torch"
+	"github.com/cofiharness/cofi/hparams"
+	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -30,6 +34,29 @@ func PredLoss(kind task.Kind, student, teacher *torch.Tensor, temperature float6
 		return start.Add(end).MulScalar(0.5)
 	}
 	return kl(student, teacher)
+}
+
+// ReleasedRegressionPredLoss is the released code's prediction distillation
+// on a one-logit regression head (trainer.py:647): KL between softmaxes over
+// a single logit, which is identically zero. Kept so the released behaviour
+// can be run exactly (regression_distill = "kl").
+func ReleasedRegressionPredLoss(student, teacher *torch.Tensor, temperature float64) *torch.Tensor {
+	b := float64(student.Size(0))
+	logP := student.MulScalar(1 / temperature).LogSoftmax(-1)
+	q := teacher.Detach().MulScalar(1 / temperature).Softmax(-1)
+	return torch.KLDivSum(logP, q).MulScalar(temperature * temperature / b)
+}
+
+// regressionKL reads regression_distill: false for mse, true for the released kl.
+func regressionKL(p record.Params) (bool, error) {
+	switch v := hparams.String(p, "regression_distill"); v {
+	case "mse":
+		return false, nil
+	case "kl":
+		return true, nil
+	default:
+		return false, fmt.Errorf("regression_distill %q: want mse or kl", v)
+	}
 }
 
 // LayerDistiller is CoFi's layerwise distillation: a learnable linear map

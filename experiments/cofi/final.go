@@ -55,7 +55,11 @@ func Final(ctx context.Context, c FinalConfig) (*record.Result, error) {
 	load := func(dir string) (*bert.Model, error) {
 		return train.LoadModel(c.Task, dir, labels, info.Device, c.Env.Writer())
 	}
-	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"), alphaLayer: hparams.Float(p, "alpha_layer")}
+	regKL, err := regressionKL(p)
+	if err != nil {
+		return nil, err
+	}
+	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"), alphaLayer: hparams.Float(p, "alpha_layer"), regKL: regKL}
 	needTeacher := !c.Switches.GoldLabels && (c.Switches.PredDistill || c.Switches.LayerDistill)
 	var extra []interface{ Free() }
 	defer func() {

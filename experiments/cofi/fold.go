@@ -3,6 +3,8 @@
 package cofi
 
 import (
+	"fmt"
+
 	"github.com/cofiharness/cofi/experiments/bert"
 	"github.com/cofiharness/cofi/experiments/torch"
 	"github.com/cofiharness/cofi/task"
@@ -17,6 +19,38 @@ import (
 // nil, gets W_layer's input columns pruned the same way. The returned model's
 // tensors are owned by the caller.
 func Fold(m *bert.Model, h HostMasks, ld *LayerDistiller) *bert.Model {
+	return FoldWith(m, h, ld, FoldExact)
+}
+
+// FoldMode says how Fold scales the weights by the kept soft mask values.
+type FoldMode string
+
+const (
+	// FoldExact: the compact model computes exactly what the masked one did.
+	FoldExact FoldMode = "exact"
+	// FoldReleased is the authors' update_params (CoFiPruning
+	// utils/cofi_utils.py:50): head and unit values into W_V and W_D, layer
+	// values into W_O and W_D with their biases, z_hidn into the embeddings,
+	// the input columns of W_Q, W_K, W_V, W_U, the pooler and the span
+	// classifier and the rows of W_O, W_D and W_O's bias; LayerNorms and
+	// W_D's bias are not scaled by z_hidn. Kept dims and removed units are
+	// the same as FoldExact's; the outputs differ wherever a kept value is
+	// below 1.
+	FoldReleased FoldMode = "released"
+)
+
+// ParseFoldMode reads a fold mode name.
+func ParseFoldMode(s string) (FoldMode, error) {
+	switch FoldMode(s) {
+	case FoldExact, FoldReleased:
+		return FoldMode(s), nil
+	}
+	return "", fmt.Errorf("fold %q: want exact or released", s)
+}
+
+// FoldWith is Fold with the scaling of mode.
+func FoldWith(m *bert.Model, h HostMasks, ld *LayerDistiller, mode FoldMode) *bert.Model {
+	rel := mode == FoldReleased
 	dev := m.Device
 	out := &bert.Model{Config: m.Config, Kind: m.Kind, NumLabels: m.NumLabels, Labels: m.Labels, HeadDim: m.HeadDim, Device: dev}
 	torch.NoGrad(func() {
@@ -59,7 +93,22 @@ func Fold(m *bert.Model, h HostMasks, ld *LayerDistiller) *bert.Model {
 		out.Word = keep(cols(m.Word, zh, hid))
 		out.Pos = keep(cols(m.Pos, zh, hid))
 		out.Type = keep(cols(m.Type, zh, hid))
-		out.EmbLN = &bert.LayerNorm{W: keep(rowsOf(m.EmbLN.W, zh, hid)), B: keep(rowsOf(m.EmbLN.B, zh, hid))}
+		// ln folds the post-LayerNorm z_hidn into a LayerNorm (exact) or
+		// leaves it (released: the readers' input columns get it instead).
+		ln := func(x *bert.LayerNorm) *bert.LayerNorm {
+			if rel {
+				return &bert.LayerNorm{W: keep(rowsOf(x.W, nil, hid)), B: keep(rowsOf(x.B, nil, hid))}
+			}
+			return &bert.LayerNorm{W: keep(rowsOf(x.W, zh, hid)), B: keep(rowsOf(x.B, zh, hid))}
+		}
+		// inCols scales (released) and selects the hidden input columns of a reader.
+		inCols := func(w *torch.Tensor) *torch.Tensor {
+			if rel {
+				return cols(w, zh, hid)
+			}
+			return w.IndexSelect(1, hid)
+		}
+		out.EmbLN = ln(m.EmbLN)
 		skipMHA, skipFFN := h.Skips()
 		hd := int64(m.HeadDim)
 		for i, l := range m.Layers {
@@ -88,11 +137,17 @@ func Fold(m *bert.Model, h HostMasks, ld *LayerDistiller) *bert.Model {
 				outScale := zh.MulScalar(zm)
 				nl.Heads = len(rowIdx) / int(hd)
 				qkv := func(x *bert.Linear) *bert.Linear {
-					return &bert.Linear{W: keep(x.W.IndexSelect(0, ri).IndexSelect(1, hid)), B: keep(x.B.IndexSelect(0, ri))}
+					return &bert.Linear{W: keep(inCols(x.W.IndexSelect(0, ri))), B: keep(x.B.IndexSelect(0, ri))}
 				}
 				nl.Q, nl.K, nl.V = qkv(l.Q), qkv(l.K), qkv(l.V)
-				nl.O = &bert.Linear{W: keep(rowsOf(cols(l.O.W, cs, ri), outScale, hid)), B: keep(rowsOf(l.O.B, outScale, hid))}
-				nl.AttnLN = &bert.LayerNorm{W: keep(rowsOf(l.AttnLN.W, zh, hid)), B: keep(rowsOf(l.AttnLN.B, zh, hid))}
+				if rel {
+					// Head values into W_V's rows and bias; z_MHA into W_O and its bias.
+					nl.V = &bert.Linear{W: keep(cols(rowsOf(l.V.W, cs, ri), zh, hid)), B: keep(rowsOf(l.V.B, cs, ri))}
+					nl.O = &bert.Linear{W: keep(rowsOf(l.O.W.IndexSelect(1, ri).MulScalar(zm), zh, hid)), B: keep(rowsOf(l.O.B.MulScalar(zm), zh, hid))}
+				} else {
+					nl.O = &bert.Linear{W: keep(rowsOf(cols(l.O.W, cs, ri), outScale, hid)), B: keep(rowsOf(l.O.B, outScale, hid))}
+				}
+				nl.AttnLN = ln(l.AttnLN)
 			}
 			if l.Inter > 0 && !skipFFN[i] {
 				var unitIdx []int64
@@ -111,15 +166,20 @@ func Fold(m *bert.Model, h HostMasks, ld *LayerDistiller) *bert.Model {
 				}
 				outScale := zh.MulScalar(zf)
 				nl.Inter = len(unitIdx)
-				nl.Up = &bert.Linear{W: keep(l.Up.W.IndexSelect(0, ui).IndexSelect(1, hid)), B: keep(l.Up.B.IndexSelect(0, ui))}
-				nl.Down = &bert.Linear{W: keep(rowsOf(cols(l.Down.W, us, ui), outScale, hid)), B: keep(rowsOf(l.Down.B, outScale, hid))}
-				nl.OutLN = &bert.LayerNorm{W: keep(rowsOf(l.OutLN.W, zh, hid)), B: keep(rowsOf(l.OutLN.B, zh, hid))}
+				nl.Up = &bert.Linear{W: keep(inCols(l.Up.W.IndexSelect(0, ui))), B: keep(l.Up.B.IndexSelect(0, ui))}
+				if rel {
+					// Unit values into W_D's columns, z_FFN into W_D and its bias, z_hidn into W_D's rows only.
+					nl.Down = &bert.Linear{W: keep(rowsOf(cols(l.Down.W, us, ui).MulScalar(zf), zh, hid)), B: keep(rowsOf(l.Down.B.MulScalar(zf), nil, hid))}
+				} else {
+					nl.Down = &bert.Linear{W: keep(rowsOf(cols(l.Down.W, us, ui), outScale, hid)), B: keep(rowsOf(l.Down.B, outScale, hid))}
+				}
+				nl.OutLN = ln(l.OutLN)
 			}
 		}
 		if m.Kind == task.Span {
-			out.Classifier = &bert.Linear{W: keep(m.Classifier.W.IndexSelect(1, hid)), B: keep(m.Classifier.B.Clone())}
+			out.Classifier = &bert.Linear{W: keep(inCols(m.Classifier.W)), B: keep(m.Classifier.B.Clone())}
 		} else {
-			out.Pooler = &bert.Linear{W: keep(m.Pooler.W.IndexSelect(1, hid)), B: keep(m.Pooler.B.Clone())}
+			out.Pooler = &bert.Linear{W: keep(inCols(m.Pooler.W)), B: keep(m.Pooler.B.Clone())}
 			out.Classifier = &bert.Linear{W: keep(m.Classifier.W.Clone()), B: keep(m.Classifier.B.Clone())}
 		}
 		if ld != nil {

@@ -29,6 +29,13 @@ type L0 struct {
 	Int    *torch.Tensor // [L, F]
 	FFN    *torch.Tensor // [L]
 	Hidden *torch.Tensor // [d]
+
+	// BiasOfEmpty makes the masked model compute a sublayer whose heads (or
+	// FFN units) are all masked but whose layer mask is not, as the released
+	// code does: its output bias goes through the residual LayerNorm
+	// (modeling_bert.py:539, :565 skip only an all-zero output). By default
+	// such a sublayer is skipped, as in the pruned model.
+	BiasOfEmpty bool
 }
 
 // NewL0 creates the masks with log_alpha ~ N(10, 0.01) (z_int per init).
@@ -130,9 +137,22 @@ func (l *L0) setSkips(m *bert.Masks) {
 	m.SkipMHA = make([]bool, l.Dims.Layers)
 	m.SkipFFN = make([]bool, l.Dims.Layers)
 	for i := range m.SkipMHA {
-		m.SkipMHA[i] = headSum[i] == 0 || (mha != nil && mha[i] == 0)
-		m.SkipFFN[i] = intSum[i] == 0 || (ffn != nil && ffn[i] == 0)
+		m.SkipMHA[i] = (headSum[i] == 0 && !l.BiasOfEmpty) || (mha != nil && mha[i] == 0)
+		m.SkipFFN[i] = (intSum[i] == 0 && !l.BiasOfEmpty) || (ffn != nil && ffn[i] == 0)
 	}
+}
+
+// EvalMasks turns deterministic masks into the masked model's tensors on
+// dev, honouring BiasOfEmpty.
+func (l *L0) EvalMasks(h HostMasks, dev torch.Device) *bert.Masks {
+	m := h.Tensors(dev)
+	if l.BiasOfEmpty {
+		for i := range m.SkipMHA {
+			m.SkipMHA[i] = h.MHA != nil && h.MHA[i] == 0
+			m.SkipFFN[i] = h.FFN != nil && h.FFN[i] == 0
+		}
+	}
+	return m
 }
 
 func rows(t *torch.Tensor) [][]float64 {

@@ -45,6 +45,7 @@ type pruneState struct {
 	BestStep   int                `json:"best_step"`
 	BestEval   map[string]float64 `json:"best_eval"`
 	BestSparse float64            `json:"best_expected_sparsity"`
+	Reached    bool               `json:"reached_target,omitempty"` // the expected sparsity has reached target − ε at an evaluation
 	Seconds    float64            `json:"seconds"`
 	Resumes    int                `json:"resumes,omitempty"` // times a run continued from a snapshot
 	Curve      steplog.Acc        `json:"curve"`             // running means of the curve file
@@ -59,6 +60,7 @@ type distiller struct {
 	alphaPred  float64
 	alphaLayer float64
 	released   bool // v4 presence test of the released code (z_MHA only)
+	regKL      bool // regression: the released KL over one logit (identically zero) instead of MSE
 	// terms are the weighted distillation terms of the last loss, for the
 	// training curve ("pred", "layer"); read before the next call.
 	terms map[string]float64
@@ -76,7 +78,11 @@ func (d *distiller) loss(kind task.Kind, student *bert.Model, masks *bert.Masks,
 	torch.NoGrad(func() { tout = d.teacher.Forward(in, nil, false, wantHidden) })
 	var loss *torch.Tensor
 	if d.sw.PredDistill {
-		loss = PredLoss(kind, out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		if kind == task.Regression && d.regKL {
+			loss = ReleasedRegressionPredLoss(out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		} else {
+			loss = PredLoss(kind, out.Logits, tout.Logits, d.temp).MulScalar(d.alphaPred)
+		}
 		d.terms["pred"] = loss.Item()
 	}
 	if d.sw.LayerDistill {
@@ -173,11 +179,49 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		return nil, fmt.Errorf("%w: student: %v", stage.ErrMissingInput, err)
 	}
 	defer student.Free()
-	// The released code never trains the embeddings while pruning.
-	student.SetRequiresGrad(true, true)
+	// freeze_embeddings, clip_frozen: the released code never trains the
+	// embeddings but counts their gradients in the clip.
+	trainables := train.Trainables(student, p)
+	regKL, err := regressionKL(p)
+	if err != nil {
+		return nil, err
+	}
+	fold, err := ParseFoldMode(hparams.String(p, "fold"))
+	if err != nil {
+		return nil, err
+	}
+	var clampStart, biasOfEmpty, tiesLater, gateOnce bool
+	switch v := hparams.String(p, "select_ties"); v {
+	case "later":
+		tiesLater = true
+	case "earlier":
+	default:
+		return nil, fmt.Errorf("select_ties %q: want earlier or later", v)
+	}
+	switch v := hparams.String(p, "sparsity_gate"); v {
+	case "once":
+		gateOnce = true
+	case "every":
+	default:
+		return nil, fmt.Errorf("sparsity_gate %q: want once or every", v)
+	}
+	switch v := hparams.String(p, "clamp_from"); v {
+	case "start":
+		clampStart = true
+	case "pruning":
+	default:
+		return nil, fmt.Errorf("clamp_from %q: want start or pruning", v)
+	}
+	switch v := hparams.String(p, "empty_sublayer"); v {
+	case "skip":
+	case "bias":
+		biasOfEmpty = true
+	default:
+		return nil, fmt.Errorf("empty_sublayer %q: want skip or bias", v)
+	}
 
 	dist := &distiller{sw: c.Switches, temp: hparams.Float(p, "temperature"), alphaPred: hparams.Float(p, "alpha_pred"),
-		alphaLayer: hparams.Float(p, "alpha_layer"), released: released}
+		alphaLayer: hparams.Float(p, "alpha_layer"), released: released, regKL: regKL}
 	if needTeacher {
 		torch.Seed(train.StepSeed(seed, train.InitStep))
 		dist.teacher, err = train.LoadModel(c.Task, c.TeacherDir, labels, dev, log)
@@ -203,6 +247,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		return nil, err
 	}
 	defer l0.Free()
+	l0.BiasOfEmpty = biasOfEmpty
 	lag := NewLagrangian(dev)
 	defer lag.Free()
 
@@ -229,13 +274,15 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	if evalEvery <= 0 {
 		evalEvery = perEpoch
 	}
+	keepRule := SelectRule{Target: target, Epsilon: eps, Within: within, TiesLater: tiesLater, GateOnce: gateOnce}
 	lr := hparams.Float(p, "lr")
 	regLR := hparams.Float(p, "reg_lr")
 	clip := hparams.Float(p, "grad_clip")
 	fmt.Fprintf(log, "plan: %d steps (%d per epoch), distillation only until step %d, target sparsity %.3f reached at step %d\n",
 		total, perEpoch, pruneStart, target, pruneStart+warmup)
 
-	weights := append(trainable(train.Named(student)), dist.layer.Params()...)
+	weights := append(trainables.Optimised, dist.layer.Params()...)
+	clipped := append(trainables.Clipped, dist.layer.Params()...)
 	newMain := func() (*optim.AdamW, optim.Schedule) {
 		if st.Pruning || st.Step >= pruneStart {
 			// The main optimiser and its schedule restart when pruning starts.
@@ -339,7 +386,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			// Dropout and hard-concrete noise of this step: a function of
 			// (seed, step) only, so a resumed run is bit-identical.
 			torch.Seed(train.StepSeed(seed, st.Step))
-			optim.ZeroGrad(weights)
+			optim.ZeroGrad(clipped)
 			optim.ZeroGrad(l0.Params())
 			optim.ZeroGrad(lag.Params())
 			var masks *bert.Masks
@@ -361,12 +408,14 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				return fmt.Errorf("step %d: %w (%v)", st.Step+1, stage.ErrNaN, loss)
 			}
 			l.Backward()
-			optim.ClipGradNorm(weights, clip) // log_alpha and λ are not clipped
+			optim.ClipGradNorm(clipped, clip) // log_alpha and λ are not clipped
 			mainOpt.Step(stepLR)
 			if st.Pruning {
 				l0Opt.Step(regLR)
 				lagOpt.Step(-regLR) // gradient ascent on λ1, λ2
-				l0.Clamp()
+			}
+			if st.Pruning || clampStart {
+				l0.Clamp() // clamp_from = start: from the first step, as the released trainer (trainer.py:311)
 			}
 			return nil
 		})
@@ -398,7 +447,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 			}
 		}
 		prog.Step(st.Step, false, extra)
-		if st.Step%evalEvery == 0 || st.Step == total {
+		if st.Step%evalEvery == 0 || (st.Step == total && boolParam(p, "eval_at_end")) {
 			ev, es, cs, err := evaluate(student, l0, st.Pruning, rounding, td, batch)
 			if err != nil {
 				return nil, err
@@ -412,18 +461,16 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 				return nil, err
 			}
 			lossSum, lagSum, lossN = 0, 0, 0
-			score := ev[c.Task.Select]
+			score := ev[td.Select]
 			// Only checkpoints at (nearly) the target sparsity can be the
 			// result (and, with select_within, whose compact model is near
-			// it); among equal scores the later one wins, its masks being
-			// closer to converged.
-			eligible := st.Pruning && es >= target-eps && (within <= 0 || math.Abs(cs-target) <= within)
-			if eligible && (!st.HasBest || score >= st.Best) {
+			// it); see SelectRule.
+			if keepRule.Keep(&st.Reached, st.Pruning, st.HasBest, st.Best, es, cs, score) {
 				st.HasBest, st.Best, st.BestStep, st.BestEval, st.BestSparse = true, score, st.Step, ev, es
 				if err := train.WriteSnapshot(filepath.Join(c.OutDir, "best"), st, writeState); err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(log, "new best %s %.2f at step %d (expected sparsity %.4f)\n", c.Task.Select, score, st.Step, es)
+				fmt.Fprintf(log, "new best %s %.2f at step %d (expected sparsity %.4f)\n", td.Select, score, st.Step, es)
 			}
 			if err := save(); err != nil {
 				return nil, err
@@ -451,7 +498,7 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 		fmt.Fprintln(log, "warning:", notes[len(notes)-1])
 	}
 	h := l0.Deterministic(rounding)
-	compact := Fold(student, h, dist.layer)
+	compact := FoldWith(student, h, dist.layer, fold)
 	defer compact.Free()
 	modelDir := filepath.Join(c.OutDir, "model")
 	if err := train.SaveModelAtomic(compact, modelDir, labelDir); err != nil {
@@ -468,12 +515,17 @@ func Prune(ctx context.Context, c PruneConfig) (*record.Result, error) {
 	res := &record.Result{Kind: record.KindPrune, Task: c.Task.Name, Metrics: ev, Model: "model", Notes: notes,
 		Size: compact.SizeRecord(), Structure: compact.StructureRecord(),
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
-			BestStep: st.BestStep, BestMetric: c.Task.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
+			BestStep: st.BestStep, BestMetric: td.Select, Seed: seed, Threads: info.Threads, Device: info.Name}}
 	res.Train.SetResumed(resumedFrom, st.Resumes)
 	res.DataIssues = td.Issues
 	res.Size.TargetSparsity = target
 	res.Size.ExpectedSparsity = l0.Dims.ExpectedSparsity(l0.Probs())
 	return res, nil
+}
+
+func boolParam(p record.Params, name string) bool {
+	b, _ := p[name].(bool)
+	return b
 }
 
 func withinNote(w float64) string {
@@ -491,16 +543,6 @@ type offset struct {
 
 func (o offset) Factor(step int) float64 { return o.Schedule.Factor(step - o.start) }
 
-func trainable(ps []optim.Named) []optim.Named {
-	var out []optim.Named
-	for _, p := range ps {
-		if p.T.RequiresGrad() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // evaluate scores the student with deterministic masks (while pruning) and
 // returns the metrics, the expected sparsity and the sparsity of the compact
 // model those masks would give.
@@ -510,7 +552,7 @@ func evaluate(m *bert.Model, l0 *L0, pruning bool, r Rounding, td *train.TaskDat
 		return ev, 0, 0, err
 	}
 	h := l0.Deterministic(r)
-	ev, err := train.Evaluate(m, func() *bert.Masks { return h.Tensors(m.Device) }, td, train.EvalBatch(batch))
+	ev, err := train.Evaluate(m, func() *bert.Masks { return l0.EvalMasks(h, m.Device) }, td, train.EvalBatch(batch))
 	heads, inter, hidden := h.Kept(m.Config.NumAttentionHeads, m.Config.IntermediateSize, m.Hidden)
 	full := m.SizeRecord().FullParams
 	compact := 1 - float64(bert.EncoderSize(hidden, m.HeadDim, heads, inter))/float64(full)

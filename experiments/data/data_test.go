@@ -224,3 +224,43 @@ func TestIteratorResume(t *testing.T) {
 		t.Errorf("Batches: %d batches, err %v", len(bs), err)
 	}
 }
+
+func TestHoldOut(t *testing.T) {
+	d := &Dataset{Kind: task.Classification}
+	for i := 0; i < 100; i++ {
+		d.Features = append(d.Features, Feature{Label: int32(i), Example: i / 2}) // two features per example
+	}
+	tr, held, err := d.HoldOut(0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.Len() != 10 || tr.Len() != 90 {
+		t.Fatalf("held %d, train %d features: want 5 examples (10 features) held out", held.Len(), tr.Len())
+	}
+	ex := map[int]bool{}
+	for _, f := range held.Features {
+		ex[f.Example] = true
+	}
+	for _, f := range tr.Features {
+		if ex[f.Example] {
+			t.Fatalf("example %d is in both splits", f.Example)
+		}
+	}
+	for i := 1; i < tr.Len(); i++ {
+		if tr.Features[i].Label < tr.Features[i-1].Label {
+			t.Fatal("train split reordered")
+		}
+	}
+	// The same slice every time: no dependence on any run's seed.
+	_, again, _ := d.HoldOut(0.1)
+	for i := range held.Features {
+		if again.Features[i].Label != held.Features[i].Label {
+			t.Fatal("held-out slice differs between calls")
+		}
+	}
+	for _, bad := range []float64{0, 1, 0.001} {
+		if _, _, err := d.HoldOut(bad); err == nil {
+			t.Errorf("fraction %v accepted", bad)
+		}
+	}
+}

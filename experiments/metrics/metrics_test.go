@@ -146,7 +146,9 @@ func TestTaskMaps(t *testing.T) {
 		t.Errorf("mnli-mm = %v %v", m, err)
 	}
 	m, err = Regression("stsb", "stsb", []float64{1, 2, 3, 4}, []float64{2, 4, 5, 9})
-	if err != nil || len(m) != 2 || !near(m["stsb/pearson"], 1100/math.Sqrt(130)) || !near(m["stsb/spearman"], 100) {
+	// corr is the legacy GLUE metric: the mean of Pearson and Spearman.
+	if err != nil || len(m) != 3 || !near(m["stsb/pearson"], 1100/math.Sqrt(130)) || !near(m["stsb/spearman"], 100) ||
+		!near(m["stsb/corr"], (1100/math.Sqrt(130)+100)/2) {
 		t.Errorf("stsb = %v %v", m, err)
 	}
 	errCases := []struct {

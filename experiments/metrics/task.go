@@ -15,7 +15,7 @@ func lookup(taskName, evalSet string, kind task.Kind) (task.Task, error) {
 	if err != nil {
 		return t, err
 	}
-	if !slices.Contains(t.EvalSets, evalSet) {
+	if !slices.Contains(t.EvalSets, evalSet) && evalSet != task.HeldOut {
 		return t, fmt.Errorf("task %s has no evaluation set %q (it has %v)", t.Name, evalSet, t.EvalSets)
 	}
 	if t.Kind != kind {
@@ -53,8 +53,10 @@ func Classification(taskName, evalSet string, pred, gold []int) (map[string]floa
 	return out, nil
 }
 
-// Regression scores real-valued predictions (STS-B): "pearson" and
-// "spearman" in percent. Non-finite predictions are an error.
+// Regression scores real-valued predictions (STS-B): "pearson", "spearman"
+// and "corr", their mean (the legacy GLUE metric the authors' trainer selects
+// STS-B checkpoints by, trainer.py:41), in percent. Non-finite predictions
+// are an error.
 func Regression(taskName, evalSet string, pred, gold []float64) (map[string]float64, error) {
 	t, err := lookup(taskName, evalSet, task.Regression)
 	if err != nil {
@@ -73,6 +75,12 @@ func Regression(taskName, evalSet string, pred, gold []float64) (map[string]floa
 			v, err = Pearson(pred, gold)
 		case "spearman":
 			v, err = Spearman(pred, gold)
+		case "corr":
+			var p, sp float64
+			if p, err = Pearson(pred, gold); err == nil {
+				sp, err = Spearman(pred, gold)
+			}
+			v = (p + sp) / 2
 		default:
 			err = fmt.Errorf("metric %q is not a regression metric", m)
 		}

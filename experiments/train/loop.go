@@ -39,8 +39,8 @@ type Job struct {
 	Loss         func(m *bert.Model, in bert.Input, b data.Batch) *torch.Tensor
 	Info         torch.Info
 	Log          io.Writer
-	// Freeze keeps the embeddings out of the optimiser.
-	Freeze bool
+	// Which parameters train follows Params (freeze_embeddings,
+	// clip_frozen; see Trainables), as does eval_at_start.
 }
 
 type loopState struct {
@@ -69,7 +69,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	switch {
 	case err == nil:
 		start = snap
-		fmt.Fprintf(log, "resuming from %s at step %d (best %s %.2f at step %d)\n", snap, st.Step, j.Task.Select, st.Best, st.BestStep)
+		fmt.Fprintf(log, "resuming from %s at step %d (best %s %.2f at step %d)\n", snap, st.Step, j.Data.Select, st.Best, st.BestStep)
 	case errors.Is(err, ErrNoSnapshot):
 	default:
 		return nil, err
@@ -80,14 +80,9 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 		return nil, fmt.Errorf("%w: %v", stage.ErrMissingInput, err)
 	}
 	defer m.Free()
-	m.SetRequiresGrad(true, j.Freeze)
-	var params []optim.Named
-	for _, n := range Named(m) {
-		if n.T.RequiresGrad() {
-			params = append(params, n)
-		}
-	}
-	params = append(params, j.Extra...)
+	ps := Trainables(m, p)
+	params := append(ps.Optimised, j.Extra...)
+	clipped := append(ps.Clipped, j.Extra...)
 
 	batch := hparams.Int(p, "batch")
 	it, err := j.Data.Train.Iterator(data.IterOptions{BatchSize: batch, Shuffle: true, Seed: seed})
@@ -171,6 +166,48 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	}
 	var lossSum float64
 	var lossN int
+	// evalKeep scores the model on every evaluation set and keeps it when it
+	// beats the best so far (strictly, as the authors' trainer).
+	evalKeep := func() error {
+		ev, err := Evaluate(m, nil, j.Data, EvalBatch(batch))
+		if err != nil {
+			return err
+		}
+		score, ok := ev[j.Data.Select]
+		if !ok {
+			return fmt.Errorf("evaluation produced no %s (got %v)", j.Data.Select, keys(ev))
+		}
+		if lossN > 0 {
+			fmt.Fprintf(log, "eval step %d: %s | train loss %.4f\n", st.Step, FormatMetrics(ev), lossSum/float64(lossN))
+		} else {
+			fmt.Fprintf(log, "eval step %d: %s\n", st.Step, FormatMetrics(ev))
+		}
+		if err := curve.Eval(steplog.Line{Step: st.Step, Eval: ev}); err != nil {
+			return err
+		}
+		lossSum, lossN = 0, 0
+		if st.HasBest && score <= st.Best {
+			return nil
+		}
+		st.HasBest, st.Best, st.BestStep, st.BestEval = true, score, st.Step, ev
+		if err := SaveModelAtomic(m, filepath.Join(j.OutDir, "model"), j.TokenizerDir); err != nil {
+			return err
+		}
+		if len(j.Extra) > 0 {
+			if err := SaveNamed(filepath.Join(j.OutDir, "extra.safetensors"), j.Extra); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(log, "new best %s %.2f at step %d, saved %s\n", j.Data.Select, score, st.Step, filepath.Join(j.OutDir, "model"))
+		return nil
+	}
+	if b, _ := p["eval_at_start"].(bool); b && st.Step == 0 {
+		// The authors' trainer evaluates before training (trainer.py:250) and,
+		// keeping checkpoints from the start, may keep the starting model.
+		if err := evalKeep(); err != nil {
+			return nil, err
+		}
+	}
 	for st.Step < total {
 		if ctx.Err() != nil {
 			if err := save(); err != nil {
@@ -186,14 +223,14 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 			s := torch.NewScope()
 			defer s.Close()
 			torch.Seed(StepSeed(seed, st.Step)) // dropout of this step: a function of (seed, step) only
-			optim.ZeroGrad(params)
+			optim.ZeroGrad(clipped)
 			l := j.Loss(m, Input(b, m.Device), b)
 			loss = l.Item()
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return fmt.Errorf("step %d: %w (%v)", st.Step+1, stage.ErrNaN, loss)
 			}
 			l.Backward()
-			optim.ClipGradNorm(params, clip)
+			optim.ClipGradNorm(clipped, clip)
 			opt.Step(stepLR)
 			return nil
 		})
@@ -210,36 +247,17 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 			}
 		}
 		prog.Step(st.Step, false, fmt.Sprintf("loss %.4f lr %.2e", lossSum/float64(lossN), lr*sched.Factor(st.Step)))
-		if st.Step%evalEvery == 0 || st.Step == total {
-			ev, err := Evaluate(m, nil, j.Data, EvalBatch(batch))
-			if err != nil {
+		if st.Step%evalEvery == 0 || (st.Step == total && boolParam(p, "eval_at_end")) {
+			if err := evalKeep(); err != nil {
 				return nil, err
-			}
-			score, ok := ev[j.Task.Select]
-			if !ok {
-				return nil, fmt.Errorf("evaluation produced no %s (got %v)", j.Task.Select, keys(ev))
-			}
-			fmt.Fprintf(log, "eval step %d: %s | train loss %.4f\n", st.Step, FormatMetrics(ev), lossSum/float64(lossN))
-			if err := curve.Eval(steplog.Line{Step: st.Step, Eval: ev}); err != nil {
-				return nil, err
-			}
-			lossSum, lossN = 0, 0
-			if !st.HasBest || score > st.Best {
-				st.HasBest, st.Best, st.BestStep, st.BestEval = true, score, st.Step, ev
-				if err := SaveModelAtomic(m, filepath.Join(j.OutDir, "model"), j.TokenizerDir); err != nil {
-					return nil, err
-				}
-				if len(j.Extra) > 0 {
-					if err := SaveNamed(filepath.Join(j.OutDir, "extra.safetensors"), j.Extra); err != nil {
-						return nil, err
-					}
-				}
-				fmt.Fprintf(log, "new best %s %.2f at step %d, saved %s\n", j.Task.Select, score, st.Step, filepath.Join(j.OutDir, "model"))
 			}
 			if err := save(); err != nil {
 				return nil, err
 			}
 		}
+	}
+	if !st.HasBest {
+		return nil, fmt.Errorf("no evaluation in %d steps (eval_every %d, eval_at_start and eval_at_end off): nothing to keep", st.Step, evalEvery)
 	}
 	if err := curve.Close(); err != nil {
 		return nil, err
@@ -247,7 +265,7 @@ func Run(ctx context.Context, j Job) (*record.Result, error) {
 	res := &record.Result{
 		Kind: j.Kind, Task: j.Task.Name, Metrics: st.BestEval, Model: "model", Size: m.SizeRecord(), Structure: m.StructureRecord(),
 		Train: &record.Train{Steps: st.Step, Epochs: float64(st.Step) / float64(perEpoch), Seconds: secondsBefore + time.Since(began).Seconds(),
-			BestStep: st.BestStep, BestMetric: j.Task.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
+			BestStep: st.BestStep, BestMetric: j.Data.Select, Seed: seed, Threads: j.Info.Threads, Device: j.Info.Name},
 	}
 	res.Train.SetResumed(resumedFrom, st.Resumes)
 	res.DataIssues = j.Data.Issues

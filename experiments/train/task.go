@@ -43,6 +43,9 @@ type TaskData struct {
 	Labels data.LabelVocab
 	Train  *data.Dataset // nil when not loaded
 	Eval   []EvalSet
+	// Select is the metric key that chooses checkpoints: the task's, or
+	// its metric on the held-out slice of train when one is held out.
+	Select string
 	// Issues are the rows the readers dropped or kept with a defect, per
 	// split; stages log them and put them in their records.
 	Issues []record.DataIssues
@@ -59,13 +62,19 @@ type DataOptions struct {
 	SeqLen    int
 	DocStride int  // span tasks
 	WithTrain bool // also load the training split
+	// Heldout > 0 keeps that fraction of the training examples out of
+	// Train and evaluates them as the set task.HeldOut, which then selects.
+	Heldout float64
 }
 
 // LoadTask reads and encodes a task's splits from dir, with labels mapped
 // through vocab (the model's label order).
 func LoadTask(t task.Task, dir string, tok *tokenize.Tokenizer, vocab data.LabelVocab, o DataOptions) (*TaskData, error) {
-	td := &TaskData{Task: t, Labels: vocab}
+	td := &TaskData{Task: t, Labels: vocab, Select: t.Select}
 	if t.Kind == task.Span {
+		if o.Heldout > 0 {
+			return nil, fmt.Errorf("%s: holding out training examples is not supported for span tasks", t.Name)
+		}
 		return loadSpan(td, dir, tok, o)
 	}
 	load := func(split string) (*data.Dataset, error) {
@@ -98,6 +107,19 @@ func LoadTask(t task.Task, dir string, tok *tokenize.Tokenizer, vocab data.Label
 		}
 		td.Eval = append(td.Eval, EvalSet{Name: e, Data: ds})
 	}
+	if o.Heldout > 0 {
+		if td.Train == nil {
+			return nil, fmt.Errorf("%s: a held-out slice needs the training split", t.Name)
+		}
+		tr, held, err := td.Train.HoldOut(o.Heldout)
+		if err != nil {
+			return nil, fmt.Errorf("%s train: %w", t.Name, err)
+		}
+		td.Train = tr
+		td.Eval = append(td.Eval, EvalSet{Name: task.HeldOut, Data: held})
+		_, metric, _ := strings.Cut(t.Select, "/")
+		td.Select = task.MetricKey(task.HeldOut, metric)
+	}
 	return td, nil
 }
 
@@ -125,7 +147,11 @@ func ModelLabels(t task.Task, modelDir string) (data.LabelVocab, error) {
 
 // OptionsFrom reads the data options of a stage's hyperparameters.
 func OptionsFrom(p record.Params, withTrain bool) DataOptions {
-	return DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: withTrain}
+	o := DataOptions{SeqLen: hparams.Int(p, "seq_len"), DocStride: hparams.Int(p, "doc_stride"), WithTrain: withTrain}
+	if _, ok := p["heldout"]; ok && withTrain {
+		o.Heldout = hparams.Float(p, "heldout")
+	}
+	return o
 }
 
 // ForModel loads a task's data encoded for the model in modelDir: with its

@@ -14,6 +14,14 @@
 //     structure from the stage that gave the score.
 //   - teacher stages are keyed as method "teacher", sparsity 0, whatever
 //     method the cell that triggered them had.
+//   - a stage whose record carries a sweep setting belongs to that setting's
+//     candidate; stages without one (the teacher, a shared prune stage) to
+//     every candidate of the key. The sweep's rule then picks one candidate
+//     (best: the highest selection metric among candidates with a score of
+//     their own, ties to the earlier setting), which is the key's Run;
+//     Selection keeps all of them (Set.Every lists them).
+//   - runs whose stages held out part of train (Key.Heldout) are separate
+//     keys; Select leaves them out, SelectHeldout returns them.
 package runs
 
 import (
@@ -40,6 +48,9 @@ type Key struct {
 	Method   string  `json:"method"`
 	Sparsity float64 `json:"sparsity"` // target sparsity, rounded to 1e-4; 0 for unpruned models
 	Seed     int64   `json:"seed"`
+	// Heldout is the fraction of the training set its stages held out (and
+	// selected on); 0 for the authors' protocol. Tables show Heldout = 0.
+	Heldout float64 `json:"heldout,omitempty"`
 }
 
 func (k Key) String() string {
@@ -47,7 +58,11 @@ func (k Key) String() string {
 	if k.Sparsity > 0 {
 		s += " " + Percent(k.Sparsity)
 	}
-	return fmt.Sprintf("%s seed %d", s, k.Seed)
+	s = fmt.Sprintf("%s seed %d", s, k.Seed)
+	if k.Heldout > 0 {
+		s += fmt.Sprintf(", %s of train held out", Percent(k.Heldout))
+	}
+	return s
 }
 
 // Percent prints a sparsity fraction as the paper does: "95%", "92.4%".
@@ -135,10 +150,14 @@ func oneLine(s string) string {
 	return s
 }
 
-// Run is one (task, method, sparsity, seed) with its stages by kind.
+// Run is one (task, method, sparsity, seed) with its stages by kind. A
+// swept cell's Run is the candidate its sweep's rule selected, with every
+// candidate in Selection.
 type Run struct {
 	Key
-	Stages map[string]*Stage
+	Stages    map[string]*Stage
+	Selection *Selection // nil unless the run was selected from a sweep
+	Candidate *Candidate // set on the candidates of a sweep (the selected one too)
 }
 
 // scoreKinds are the stage kinds that can give a run its score, in order of preference.
@@ -180,7 +199,20 @@ func (r *Run) Score(metric string) Value {
 	if s.Kind == record.KindPrune {
 		val.Note = "score from the prune stage: no final fine-tuning record"
 	}
+	if r.Selection != nil {
+		val.Note = joinNotes(val.Note, r.Selection.String())
+	}
 	return val
+}
+
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // Headline returns the metric the paper reports for the run's task.
@@ -399,6 +431,9 @@ type sourced struct {
 // KeyOf returns the run key of a record.
 func KeyOf(r record.Record) Key {
 	k := Key{Task: r.Task, Method: r.Method, Seed: r.Seed}
+	if h, ok := r.Params["heldout"].(float64); ok && h > 0 {
+		k.Heldout = h
+	}
 	if r.StageKind == record.KindTeacher {
 		k.Method = "teacher"
 		return k
@@ -422,7 +457,9 @@ func build(all []sourced) *Set {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].rec.End.Before(all[j].rec.End) })
 	type kk struct {
 		Key
-		kind string
+		kind  string
+		group string // sweep group and setting of the stage, "" when it depends on none
+		index int
 	}
 	type acc struct {
 		last     sourced
@@ -434,7 +471,10 @@ func build(all []sourced) *Set {
 	groups := map[kk]*acc{}
 	var order []kk
 	for _, s := range all {
-		g := kk{KeyOf(s.rec), s.rec.StageKind}
+		g := kk{Key: KeyOf(s.rec), kind: s.rec.StageKind, index: -1}
+		if sw := s.rec.Sweep; sw != nil {
+			g.group, g.index = sw.Group, sw.Index
+		}
 		a, ok := groups[g]
 		if !ok {
 			a = &acc{ids: map[string]bool{}, versions: map[string]bool{}}
@@ -451,6 +491,7 @@ func build(all []sourced) *Set {
 	}
 	set := &Set{}
 	byKey := map[Key]*Run{}
+	cands := map[Key]*sweepStages{}
 	for _, g := range order {
 		a := groups[g]
 		r, ok := byKey[g.Key]
@@ -462,15 +503,28 @@ func build(all []sourced) *Set {
 		st := &Stage{Kind: g.kind, Record: a.last.rec, Attempts: a.attempts, Configurations: len(a.ids),
 			Source: fmt.Sprintf("%s:%d", a.last.file, a.last.n), File: a.last.file}
 		st.EarlierOK = a.okBefore && a.last.rec.Status != record.StatusOK
-		r.Stages[g.kind] = st
+		label := g.Key.String()
+		if g.group != "" {
+			// A stage of one sweep setting: kept apart until selection.
+			if cands[g.Key] == nil {
+				cands[g.Key] = &sweepStages{}
+			}
+			cands[g.Key].add(g.group, g.index, st)
+			label = fmt.Sprintf("%s setting %d", label, g.index+1)
+		} else {
+			r.Stages[g.kind] = st
+		}
 		// A new configuration per version of the code is what an experiment
 		// rerun on every commit makes (the nightly grid): no ambiguity.
 		if st.Configurations > len(a.versions) {
-			set.Warnings = append(set.Warnings, fmt.Sprintf("%s: %d configurations of the %s stage; using the latest (%s)", g.Key, st.Configurations, g.kind, st.Source))
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s: %d configurations of the %s stage; using the latest (%s)", label, st.Configurations, g.kind, st.Source))
 		}
 		if st.EarlierOK {
-			set.Warnings = append(set.Warnings, fmt.Sprintf("%s: the %s stage's latest attempt failed after an earlier success; shown as failed (%s)", g.Key, g.kind, st.Source))
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s: the %s stage's latest attempt failed after an earlier success; shown as failed (%s)", label, g.kind, st.Source))
 		}
+	}
+	for k, sw := range cands {
+		set.Warnings = append(set.Warnings, sw.selectInto(byKey[k])...)
 	}
 	sort.SliceStable(set.Runs, func(i, j int) bool { return Less(set.Runs[i].Key, set.Runs[j].Key) })
 	sort.Strings(set.Warnings)
@@ -501,7 +555,10 @@ func Less(a, b Key) bool {
 	if a.Sparsity != b.Sparsity {
 		return a.Sparsity < b.Sparsity
 	}
-	return a.Seed < b.Seed
+	if a.Seed != b.Seed {
+		return a.Seed < b.Seed
+	}
+	return a.Heldout < b.Heldout
 }
 
 func rank(list []string, s string) int {
@@ -513,11 +570,13 @@ func rank(list []string, s string) int {
 	return len(list)
 }
 
-// Select returns the runs of a task and method at a sparsity (< 0: any), ordered by seed.
+// Select returns the runs of a task and method at a sparsity (< 0: any),
+// ordered by seed, under the authors' protocol (no held-out selection; see
+// SelectHeldout).
 func (s *Set) Select(taskName, methodName string, sparsity float64) []*Run {
 	var out []*Run
 	for _, r := range s.Runs {
-		if r.Task == taskName && r.Method == methodName && (sparsity < 0 || r.Sparsity == RoundSparsity(sparsity)) {
+		if r.Task == taskName && r.Method == methodName && (sparsity < 0 || r.Sparsity == RoundSparsity(sparsity)) && r.Heldout == 0 {
 			out = append(out, r)
 		}
 	}

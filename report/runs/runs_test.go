@@ -169,16 +169,20 @@ func TestKeyOf(t *testing.T) {
 		r    record.Record
 		want Key
 	}{
-		{record.Record{StageKind: "teacher", Task: "mnli", Method: "cofi", Sparsity: 0.95, Seed: 3}, Key{"mnli", "teacher", 0, 3}},
-		{record.Record{StageKind: "prune", Task: "mnli", Method: "cofi", Params: record.Params{"target_sparsity": 0.60000001}}, Key{"mnli", "cofi", 0.6, 0}},
-		{record.Record{StageKind: "baseline", Task: "sst2", Method: "tinybert4", Sparsity: 0.94}, Key{"sst2", "tinybert4", 0, 0}},
+		{record.Record{StageKind: "teacher", Task: "mnli", Method: "cofi", Sparsity: 0.95, Seed: 3}, Key{Task: "mnli", Method: "teacher", Seed: 3}},
+		{record.Record{StageKind: "prune", Task: "mnli", Method: "cofi", Params: record.Params{"target_sparsity": 0.60000001}}, Key{Task: "mnli", Method: "cofi", Sparsity: 0.6}},
+		{record.Record{StageKind: "baseline", Task: "sst2", Method: "tinybert4", Sparsity: 0.94}, Key{Task: "sst2", Method: "tinybert4"}},
 	} {
 		if got := KeyOf(c.r); got != c.want {
 			t.Errorf("KeyOf(%+v) = %+v, want %+v", c.r, got, c.want)
 		}
 	}
-	if s := (Key{"squad", "cofi", 0.924, 57}).String(); s != "squad cofi 92.4% seed 57" {
+	if s := (Key{Task: "squad", Method: "cofi", Sparsity: 0.924, Seed: 57}).String(); s != "squad cofi 92.4% seed 57" {
 		t.Errorf("String %q", s)
+	}
+	held := KeyOf(record.Record{StageKind: "final", Task: "rte", Method: "cofi", Sparsity: 0.95, Params: record.Params{"heldout": 0.1}})
+	if held.Heldout != 0.1 || held.String() != "rte cofi 95% seed 0, 10% of train held out" {
+		t.Errorf("held-out key %+v %q", held, held.String())
 	}
 }
 

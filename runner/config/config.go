@@ -56,6 +56,9 @@
 //	[profiles.NAME.tasks.TASK.KIND]   # ... for one task (wins over the line above)
 //	                               # the profile "authors" is built in: the authors' table, no overrides
 //
+//	[sweeps.NAME]                  # a hyperparameter search with a selection rule (see Sweep);
+//	                               # the sweep "authors" is built in: the authors' README grid
+//
 //	[[grid]]                       # one or more; cells = tasks x methods x sparsities x seeds x axes
 //	name = "main"
 //	tasks = ["rte", "mrpc"]        # required
@@ -63,6 +66,7 @@
 //	sparsities = [0.95]            # required when a CoFi method is present; ignored by teacher/baseline
 //	seeds = [57]                   # default [57]
 //	profile = "authors"
+//	sweep = "authors"              # a hyperparameter search per cell, one setting selected (see Sweep)
 //	[grid.axes]                    # any hyperparameter as an axis: "KIND.NAME" = [values]
 //	"prune.alpha_pred" = [0.1, 0.3]
 //	[[grid.exclude]]               # drop the cells matching every field given
@@ -103,6 +107,7 @@ type Config struct {
 	Paths              Paths
 	Executor           Executor
 	Profiles           map[string]Profile // includes the built-in "authors"
+	Sweeps             map[string]*Sweep  // includes the built-in "authors"
 	Grids              []Grid
 }
 
@@ -249,6 +254,8 @@ type Grid struct {
 	Seeds      []int64
 	Profile    string
 	Axes       []Axis // sorted by key
+	SweepName  string // "" = none
+	Sweep      *Sweep // the sweep named by SweepName
 	Include    []Match
 	Exclude    []Match
 }

@@ -85,10 +85,11 @@ func Parse(name string, src []byte, opt Options) (*Config, error) {
 }
 
 type walker struct {
-	file  string
-	pos   map[string]Pos
-	opt   Options
-	probs Problems
+	file   string
+	pos    map[string]Pos
+	opt    Options
+	probs  Problems
+	broken []string // sweeps defined with problems
 }
 
 func (w *walker) errorf(path, format string, args ...any) {
@@ -327,7 +328,9 @@ func (w *walker) config(raw map[string]any) *Config {
 	c.Paths = w.paths(t)
 	c.Executor = w.executor(t)
 	c.Profiles = w.profiles(t)
+	c.Sweeps = w.sweeps(t)
 	c.Grids = w.grids(t, c.Profiles)
+	w.gridSweeps(t, c)
 	if ft, ok := t.sub("fake_stage"); ok {
 		if !c.Fake {
 			w.errorf("fake_stage", "only meaningful with fake = true")
@@ -764,6 +767,7 @@ func (w *walker) grid(i int, t *tbl, profiles map[string]Profile) Grid {
 			}
 		}
 	}
+	t.str("sweep", &g.SweepName) // resolved by gridSweeps
 	for _, mt := range t.tables("exclude") {
 		g.Exclude = append(g.Exclude, w.match(mt, g.Axes))
 	}

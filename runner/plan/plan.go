@@ -90,9 +90,10 @@ type Options struct {
 // Plan is the expanded experiment.
 type Plan struct {
 	Config  *config.Config
-	Dir     string   // <results>/<experiment>, absolute
-	Cells   []*Cell  // in grid order
-	Stages  []*Stage // dependency order: upstream before downstream
+	Dir     string        // <results>/<experiment>, absolute
+	Cells   []*Cell       // in grid order
+	Stages  []*Stage      // dependency order: upstream before downstream
+	Sweeps  []*SweepGroup // one per swept cell, in grid order
 	Missing []Missing
 	byID    map[string]*Stage
 }
@@ -100,9 +101,9 @@ type Plan struct {
 // Stage returns the stage with id, or nil.
 func (p *Plan) Stage(id string) *Stage { return p.byID[id] }
 
-// Cell is one point of a grid.
+// Cell is one point of a grid, or one setting of a point's sweep.
 type Cell struct {
-	ID       string // the id of its last stage
+	ID       string // hash of the ids of its stages
 	Grids    []string
 	Task     string
 	Method   string
@@ -110,7 +111,19 @@ type Cell struct {
 	Seed     int64
 	Profile  string
 	Params   map[string]any // axis values, "KIND.NAME" -> value
+	Sweep    *CellSweep     // nil unless the cell is one setting of a sweep
+	Heldout  float64        // fraction of the training set held out by every stage (sweeps on "heldout")
 	Stages   []*Stage       // chain order
+}
+
+// Done reports whether every stage of the cell is done.
+func (c *Cell) Done(done func(*Stage) bool) bool {
+	for _, s := range c.Stages {
+		if !done(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // Label is a short human description of the cell.
@@ -122,6 +135,16 @@ func (c *Cell) Label() string {
 	s += fmt.Sprintf(" seed=%d", c.Seed)
 	for _, k := range sortedKeys(c.Params) {
 		s += fmt.Sprintf(" %s=%v", k, c.Params[k])
+	}
+	if c.Sweep != nil {
+		s += fmt.Sprintf(" [%s %d/%d:", c.Sweep.Group.Sweep.Name, c.Sweep.Index+1, len(c.Sweep.Group.Cells))
+		for _, k := range sortedKeys(c.Sweep.Setting) {
+			s += fmt.Sprintf(" %s=%v", k, c.Sweep.Setting[k])
+		}
+		s += "]"
+	}
+	if c.Heldout > 0 {
+		s += fmt.Sprintf(" heldout=%g", c.Heldout)
 	}
 	if c.Profile != config.DefaultProfile {
 		s += " profile=" + c.Profile
@@ -171,10 +194,11 @@ func Build(cfg *config.Config, opt Options) (*Plan, error) {
 		return nil, fmt.Errorf("invalidate_on_commit = true, but the code version is unknown (not a git checkout?)")
 	}
 	p := &Plan{Config: cfg, Dir: filepath.Join(cfg.Paths.Results.Path, cfg.Experiment), byID: map[string]*Stage{}}
-	b := &builder{p: p, opt: opt, in: &inputs{cfg: cfg, cache: opt.Digests, data: map[string]input{}, models: map[string]input{}}}
+	b := &builder{p: p, opt: opt, in: &inputs{cfg: cfg, cache: opt.Digests, data: map[string]input{}, models: map[string]input{}},
+		groups: map[string]*SweepGroup{}}
 	cells := map[string]*Cell{}
 	for _, g := range cfg.Grids {
-		for _, cs := range expand(g) {
+		for _, cs := range sweepCells(expand(g), g) {
 			c, err := b.cell(cs)
 			if err != nil {
 				return nil, err
@@ -191,6 +215,7 @@ func Build(cfg *config.Config, opt Options) (*Plan, error) {
 			for _, s := range c.Stages {
 				s.Cells = append(s.Cells, c)
 			}
+			b.addToGroup(c, cs)
 		}
 	}
 	p.Missing = b.in.missing
@@ -204,10 +229,16 @@ type cellSpec struct {
 	seed         int64
 	profile      string
 	params       map[string]any
+	// A sweep's candidate: the sweep, this setting and its index.
+	sweep   *config.Sweep
+	setting map[string]any
+	index   int
+	size    int     // settings of the sweep for this cell
+	heldout float64 // fraction of train held out by every stage
 }
 
 func (c cellSpec) key() string {
-	b, _ := json.Marshal([]any{c.task, c.method, c.sparsity, c.seed, c.profile, c.params})
+	b, _ := json.Marshal([]any{c.task, c.method, c.sparsity, c.seed, c.profile, c.params, c.setting, c.heldout})
 	return string(b)
 }
 
@@ -306,9 +337,10 @@ func matches(m config.Match, c cellSpec) bool {
 }
 
 type builder struct {
-	p   *Plan
-	opt Options
-	in  *inputs
+	p      *Plan
+	opt    Options
+	in     *inputs
+	groups map[string]*SweepGroup // by id
 }
 
 // chain returns the stage kinds of a method, first to last, and whether the
@@ -362,6 +394,12 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 			deps = []*Stage{up[record.KindTeacher]}
 		case record.KindSpeed:
 			deps = []*Stage{prev}
+			if m.Family == method.CoFi {
+				// Final fine-tuning changes weights, not shapes: the compact
+				// model the prune stage folded is what gets timed, once for
+				// every final stage (and sweep setting) built on it.
+				deps = []*Stage{up[record.KindPrune]}
+			}
 		}
 		s, err := b.stage(kind, tk, m, cs, deps, data, model)
 		if err != nil {
@@ -371,8 +409,19 @@ func (b *builder) cell(cs cellSpec) (*Cell, error) {
 		prev = s
 		c.Stages = append(c.Stages, s)
 	}
-	c.ID = prev.ID
+	c.ID = cellID(c.Stages)
+	c.Heldout = cs.heldout
 	return c, nil
+}
+
+// cellID hashes the ids of a cell's stages: cells that share their last
+// stage (sweep settings sharing a speed stage) are still distinct.
+func cellID(stages []*Stage) string {
+	h := sha256.New()
+	for _, s := range stages {
+		h.Write([]byte(s.ID))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:IDLen]
 }
 
 func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec, deps []*Stage, data, model input) (*Stage, error) {
@@ -384,7 +433,20 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 			over[name] = v
 		}
 	}
+	swept := false
+	for k, v := range cs.setting {
+		if kd, name, _ := strings.Cut(k, "."); kd == kind {
+			over[name] = v
+			swept = true
+		}
+	}
+	for _, d := range deps {
+		swept = swept || (d.Spec.Sweep != nil && cs.sweep != nil)
+	}
 	defaults := hparams.Defaults(kind, tk)
+	if _, ok := defaults["heldout"]; ok && cs.heldout > 0 {
+		over["heldout"] = cs.heldout
+	}
 	if _, ok := defaults["seed"]; ok {
 		over["seed"] = cs.seed
 	}
@@ -440,6 +502,9 @@ func (b *builder) stage(kind string, tk task.Task, m method.Method, cs cellSpec,
 		Params: params,
 		Inputs: map[string]string{"data": data.dir, "data_root": data.root, "model": model.dir},
 		Dir:    StageDir(b.p.Dir, s.Name()), Device: b.opt.Device, Threads: b.opt.Threads,
+	}
+	if swept {
+		s.Spec.Sweep = b.sweepRecord(tk, cs)
 	}
 	for _, d := range deps {
 		s.Spec.Inputs[d.Kind] = d.Spec.Dir

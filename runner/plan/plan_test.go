@@ -69,8 +69,8 @@ func TestChainsAndSharedTeacher(t *testing.T) {
 		if got := kinds(c); got != want[c.Method] {
 			t.Errorf("%s: chain %s, want %s", c.Label(), got, want[c.Method])
 		}
-		if c.ID != c.Stages[len(c.Stages)-1].ID {
-			t.Errorf("%s: cell id is not its last stage's", c.Label())
+		if c.ID != cellID(c.Stages) || len(c.ID) != IDLen {
+			t.Errorf("%s: cell id %s is not the hash of its stages' ids", c.Label(), c.ID)
 		}
 		if c.Stages[0].Kind == record.KindTeacher {
 			if id, ok := teachers[c.Seed]; ok && id != c.Stages[0].ID {
@@ -91,7 +91,8 @@ func TestChainsAndSharedTeacher(t *testing.T) {
 			t.Errorf("teacher stage depends on the method: %+v", s.Identity)
 		}
 	}
-	// Final stages read their prune stage and the teacher; speed reads final.
+	// Final stages read their prune stage and the teacher; speed times the
+	// compact model of the prune stage (final fine-tuning keeps its shapes).
 	for _, c := range p.Cells {
 		if c.Method != "cofi" {
 			continue
@@ -105,6 +106,9 @@ func TestChainsAndSharedTeacher(t *testing.T) {
 		}
 		if c.Stages[3].Spec.Kind != record.KindFake || c.Stages[3].Spec.Params["fake_kind"] != record.KindSpeed {
 			t.Errorf("fake speed spec %+v", c.Stages[3].Spec)
+		}
+		if sp := c.Stages[3]; len(sp.Upstream) != 1 || sp.Upstream[0] != c.Stages[1] || sp.Spec.Inputs["prune"] != c.Stages[1].Spec.Dir {
+			t.Errorf("speed of %s does not time the prune stage's model: inputs %v", c.Label(), sp.Spec.Inputs)
 		}
 	}
 	// Dependency order: every upstream stage comes first.
@@ -144,7 +148,8 @@ func TestIdentityInvalidatesExactlyDependents(t *testing.T) {
 		{"same config", "", Options{}, nil},
 		{"results dir and threads", "", Options{Threads: 7}, nil},
 		{"prune hyperparameter", "[grid.axes]\n\"prune.alpha_pred\" = [0.3]\n", Options{}, []string{"prune", "final", "speed"}},
-		{"final hyperparameter", "[grid.axes]\n\"final.lr\" = [1e-4]\n", Options{}, []string{"final", "speed"}},
+		// The speed stage times the prune stage's compact model: a final-stage value leaves it alone.
+		{"final hyperparameter", "[grid.axes]\n\"final.lr\" = [1e-4]\n", Options{}, []string{"final"}},
 		{"speed hyperparameter", "[grid.axes]\n\"speed.batch\" = [64]\n", Options{}, []string{"speed"}},
 		{"teacher hyperparameter", "[grid.axes]\n\"teacher.epochs\" = [3.0]\n", Options{}, []string{"teacher", "prune", "final", "speed"}},
 		{"device", "", Options{Device: "cuda"}, []string{"speed"}},
@@ -389,7 +394,7 @@ func TestFilter(t *testing.T) {
 	if d := p.Downstream([]*Stage{prune}); len(d) != 3 || d[0] != prune {
 		t.Errorf("downstream of prune: %d stages", len(d))
 	}
-	if u := p.Upstream([]*Stage{p.Cells[2].Stages[3]}); len(u) != 4 {
+	if u := p.Upstream([]*Stage{p.Cells[2].Stages[3]}); len(u) != 3 { // speed, prune, teacher
 		t.Errorf("upstream of speed: %d stages", len(u))
 	}
 }

@@ -111,7 +111,7 @@ func (e Experiment) AttemptRecord(experiment string, sf *StageFile, cells []stri
 	rec := record.Record{
 		Experiment: experiment, Stage: sf.Spec.ID, StageKind: sf.Kind, Cells: cells,
 		Attempt: m.Attempt, Task: sf.Spec.Task, Method: sf.Spec.Method, Sparsity: sf.Spec.Sparsity,
-		Seed: sf.Spec.Seed, Params: sf.Spec.Params, Provenance: m.Provenance, Start: m.Start,
+		Seed: sf.Spec.Seed, Params: sf.Spec.Params, Sweep: sf.Spec.Sweep, Provenance: m.Provenance, Start: m.Start,
 		Dir: e.Rel(dir), Log: e.Rel(filepath.Join(dir, LogFile)),
 	}
 	if rt := ReadRuntime(dir, m.Attempt); rt != nil {
