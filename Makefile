@@ -26,6 +26,7 @@ help:
 	@echo "make nightly run the nightly grid and compare with the accepted baseline (exit 1 on regression)"
 	@echo "make clean   remove bin/ and build/ (the patched gotch copy)"
 	@echo "LIBTORCH=<dir> selects another libtorch (see REPRODUCE.md)"
+	@echo "EXECUTOR=slurm runs demo, reproduce-* and nightly through Slurm job arrays (see REPRODUCE.md)"
 
 torch:
 	@GOWORK=off $(GO) run ./cmd/torchsetup -q
@@ -60,6 +61,9 @@ clean:
 	rm -rf bin build go.work go.work.sum
 
 # ---- reproduction (REPRODUCE.md) ----
+# EXECUTOR=slurm runs the grids of the targets below through Slurm job arrays
+# (settings: [executor.slurm] of the config; REPRODUCE.md, "On a Slurm cluster").
+EXECUTOR_FLAGS = $(if $(EXECUTOR),--executor $(EXECUTOR))
 # Each target runs its grid from configs/ (resuming whatever exists; a missing
 # data set or model stops it before any work, saying where it looked and how to
 # get it), then renders its report next to the paper's numbers.
@@ -75,14 +79,14 @@ REPORT_figure3 := --tables structure --figures figure3
 # target, so `reproduce-%: build` alone did nothing ("Nothing to be done").
 REPRODUCE := table2 table3 table4 table5 table6 figure2 figure3
 $(addprefix reproduce-,$(REPRODUCE)): reproduce-%: build
-	$(BIN) run configs/$*.toml $(RUN_FLAGS)
+	$(BIN) run configs/$*.toml $(RUN_FLAGS) $(EXECUTOR_FLAGS)
 	$(BIN) report --experiment results/$* $(REPORT_$*)
 	@echo "outputs: results/$*/report/report.md (tables, figures, CSV/JSON); runs and logs: results/$*/"
 
 # The demo: built-in synthetic tasks, a tiny BERT, CPU only, no downloads.
 demo: build
 	$(BIN) synth --out data/synthetic
-	$(BIN) run configs/demo.toml $(RUN_FLAGS)
+	$(BIN) run configs/demo.toml $(RUN_FLAGS) $(EXECUTOR_FLAGS)
 	$(BIN) report --experiment results/demo --formats md,txt,tex,csv,json,png,svg,pdf
 	@cat results/demo/report/table2.txt; echo; cat results/demo/report/table4.txt; echo; cat results/demo/report/table5.txt
 	@echo "outputs: results/demo/report/report.md (tables, links to every run's training curve), results/demo/report/figure2-syn-pair.png (score against speedup and size)"
@@ -94,7 +98,7 @@ demo: build
 # "history") and compare names the night a metric left its tolerance band.
 NIGHTLY_BASELINE := results/nightly-baseline
 nightly: build
-	$(BIN) run configs/nightly.toml $(RUN_FLAGS)
+	$(BIN) run configs/nightly.toml $(RUN_FLAGS) $(EXECUTOR_FLAGS)
 	$(BIN) report --experiment results/nightly --formats md,txt,csv,json,svg,png,bench \
 	  $$( [ -f $(NIGHTLY_BASELINE)/records.jsonl ] && echo --baseline $(NIGHTLY_BASELINE) )
 	@if [ -f $(NIGHTLY_BASELINE)/records.jsonl ]; then \

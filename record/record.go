@@ -36,6 +36,10 @@ const (
 	KindFake          = "fake"           // test-only stage used by the runner's tests
 )
 
+// StageKinds are the kinds a plan can hold (KindEval and KindFake excluded),
+// in pipeline order.
+var StageKinds = []string{KindTeacher, KindAugment, KindPrune, KindFinal, KindTinyBERTLayer, KindTinyBERTPred, KindSpeed}
+
 // Result is what a stage writes as result.json in its stage directory. Every
 // field but Schema and Kind is optional: a teacher has no Latency, a speed
 // stage no Metrics.
@@ -178,6 +182,20 @@ type Provenance struct {
 	Host        string   `json:"host"`
 	Command     []string `json:"command,omitempty"`
 	SchedulerID string   `json:"scheduler_id,omitempty"` // e.g. Slurm "<array job>_<task>"
+	Job         *Job     `json:"job,omitempty"`          // the cluster job the attempt ran in
+}
+
+// Job is the cluster job of an attempt (Slurm: one task of a job array).
+type Job struct {
+	Scheduler string `json:"scheduler"`            // "slurm"
+	ID        string `json:"id"`                   // "<array job>_<task>", or the job id outside an array
+	JobID     string `json:"job_id"`               // the task's own job id (SLURM_JOB_ID)
+	ArrayJob  string `json:"array_job,omitempty"`  // SLURM_ARRAY_JOB_ID
+	ArrayTask *int   `json:"array_task,omitempty"` // SLURM_ARRAY_TASK_ID
+	Node      string `json:"node"`                 // SLURMD_NODENAME
+	GPUs      string `json:"gpus,omitempty"`       // SLURM_JOB_GPUS, else CUDA_VISIBLE_DEVICES
+	Partition string `json:"partition,omitempty"`
+	Restarts  int    `json:"restarts,omitempty"` // SLURM_RESTART_COUNT: how often the job was requeued
 }
 
 // Record is the runner's envelope around one stage attempt: one JSON line in

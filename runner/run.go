@@ -38,6 +38,13 @@
 // a killed runner) are not failures: the stage is simply missing and runs
 // again, resuming from its checkpoint.
 //
+// On a Slurm cluster (RunSlurm, slurmrun.go) the same invariants hold with
+// the jobs in the role of the child processes: a job array task numbers its
+// attempt under the stage lock, records it itself, and what a killed task
+// could not record is recorded, once, by whoever next holds the stage lock
+// (the runner after squeue says the job ended, or the stage's next attempt);
+// see package runner/slurm for the design.
+//
 // --force FILTER recomputes the selected stages and everything downstream
 // of them (their inputs change): their directories are removed before any
 // work starts, so a crash cannot leave a stale result downstream of a
@@ -98,11 +105,18 @@ type Summary struct {
 	Repaired           bool
 	RecordProblems     []record.Problem
 	Err                error // a fatal error that stopped launching
+
+	// Cluster executor (RunSlurm).
+	Submitted int      // stages submitted by this run
+	Queued    int      // stages with a pending or running job at the end
+	Jobs      []string // array job ids this run submitted
+	Detached  bool
 }
 
 // OK reports whether everything selected is done.
 func (s *Summary) OK() bool {
-	return len(s.Failed) == 0 && len(s.Blocked) == 0 && !s.WasInterrupted && s.NotStarted == 0 && s.Err == nil
+	return len(s.Failed) == 0 && len(s.Blocked) == 0 && !s.WasInterrupted && s.NotStarted == 0 && s.Err == nil &&
+		(s.Queued == 0 || s.Detached)
 }
 
 // MissingInputError stops a run before any work when data or models are absent.
@@ -339,57 +353,26 @@ func (r *run) sweepOf(sf *store.StageFile) *record.Sweep {
 	return sf.Spec.Sweep
 }
 
+// append records an attempt; a record already in the file (written by a
+// cluster job, or by another process that reconciled it) is not duplicated.
 func (r *run) append(rec record.Record) error {
-	if err := record.Append(r.exp.Records(), &rec); err != nil {
+	if _, err := r.exp.AppendRecord(&rec); err != nil {
 		return err
 	}
-	r.ix.Add(rec)
+	if !r.ix.Has(rec.Stage, rec.Attempt) {
+		r.ix.Add(rec)
+	}
 	return nil
 }
 
 func (r *run) newRecord(sf *store.StageFile, cells []string, m *store.Attempt, dir string) record.Record {
-	rec := record.Record{
-		Experiment: r.p.Config.Experiment, Stage: sf.Spec.ID, StageKind: sf.Kind, Cells: cells,
-		Attempt: m.Attempt, Task: sf.Spec.Task, Method: sf.Spec.Method, Sparsity: sf.Spec.Sparsity,
-		Seed: sf.Spec.Seed, Data: sf.Spec.Data, Params: sf.Spec.Params, Sweep: r.sweepOf(sf), Provenance: m.Provenance, Start: m.Start,
-		Dir: r.exp.Rel(dir), Log: r.exp.Rel(filepath.Join(dir, store.LogFile)),
-	}
-	if rt := store.ReadRuntime(dir, m.Attempt); rt != nil {
-		rec.Provenance.Libtorch = rt.Torch
-	}
+	rec := r.exp.AttemptRecord(r.p.Config.Experiment, sf, cells, m, dir)
+	rec.Sweep = r.sweepOf(sf)
 	return rec
 }
 
 func finishRecord(rec *record.Record, end time.Time, res *record.Result, f *record.Failure) {
-	rec.End = end
-	rec.Wall = end.Sub(rec.Start).Seconds()
-	if res != nil {
-		rec.Status, rec.Result = record.StatusOK, res
-		// A stage's own description ("cuda: NVIDIA H100 80GB HBM3") beats
-		// the executor's, unless it is just the device type.
-		for _, d := range []string{trainDevice(res), latencyDevice(res)} {
-			if d != "" && d != "cpu" && d != "cuda" && d != "auto" {
-				rec.Provenance.Device = d
-				break
-			}
-		}
-		return
-	}
-	rec.Status, rec.Failure = record.StatusFailed, f
-}
-
-func trainDevice(r *record.Result) string {
-	if r.Train == nil {
-		return ""
-	}
-	return r.Train.Device
-}
-
-func latencyDevice(r *record.Result) string {
-	if r.Latency == nil {
-		return ""
-	}
-	return r.Latency.Device
+	store.FinishRecord(rec, end, res, f)
 }
 
 func stageFile(s *plan.Stage) *store.StageFile {
@@ -427,7 +410,10 @@ func (r *run) force(statuses []*StageStatus) error {
 	return nil
 }
 
-func (r *run) writeManifest() error {
+func (r *run) writeManifest() error { return r.writeManifestTo(r.exp.Manifest()) }
+
+// writeManifestTo writes the manifest of every stage of the plan to path.
+func (r *run) writeManifestTo(path string) error {
 	m := &store.Manifest{Experiment: r.p.Config.Experiment, Created: time.Now().UTC()}
 	for _, s := range r.p.Stages {
 		ms := store.ManifestStage{Kind: s.Kind, Spec: s.Spec, Cells: s.CellIDs(), Exclusive: s.Exclusive}
@@ -436,7 +422,7 @@ func (r *run) writeManifest() error {
 		}
 		m.Stages = append(m.Stages, ms)
 	}
-	return store.WriteManifest(r.exp.Manifest(), m)
+	return store.WriteManifest(path, m)
 }
 
 // schedule runs the pending stages until none can run.

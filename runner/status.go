@@ -2,6 +2,7 @@ package runner
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/runner/config"
@@ -17,7 +18,8 @@ const (
 	Done         Status = "done"
 	Missing      Status = "missing" // never run, interrupted, or its attempt was cut short
 	Failed       Status = "failed"  // the latest attempt failed
-	Running      Status = "running" // an attempt holds the stage lock
+	Running      Status = "running" // an attempt holds the stage lock, or its cluster job runs
+	Queued       Status = "queued"  // a cluster job for it is pending
 	Blocked      Status = "blocked" // an upstream stage failed or cannot run
 	MissingInput Status = "missing-input"
 )
@@ -54,6 +56,30 @@ type Selection struct {
 	Only        []*plan.Filter // run only these and what they need
 	Retry       []string       // failure classes retried automatically
 	MaxAttempts int            // ... while a stage has failed fewer times in a row
+	// Active are the stages a cluster job will run or runs now, by stage
+	// id: they are queued or running, whatever their directory says.
+	Active map[string]ActiveJob
+}
+
+// ActiveJob is a pending or running cluster job of a stage.
+type ActiveJob struct {
+	ID      string // e.g. Slurm "12_3"
+	State   string // e.g. PENDING, RUNNING
+	Reason  string // why it is pending
+	Node    string
+	Started bool
+	Elapsed time.Duration
+}
+
+func (a ActiveJob) String() string {
+	s := "job " + a.ID + " " + a.State
+	if a.Reason != "" {
+		s += " (" + a.Reason + ")"
+	}
+	if a.Node != "" {
+		s += " on " + a.Node
+	}
+	return s
 }
 
 // SelectionFor fills the retry policy from the config's executor settings.
@@ -95,6 +121,12 @@ func Statuses(p *plan.Plan, ix *store.Index, sel Selection) ([]*StageStatus, err
 		} else {
 			st.State = store.ReadState(s.Spec.Dir)
 			st.classify(ix, sel, forced[s])
+			if a, ok := sel.Active[s.ID]; ok && !st.State.Done() {
+				st.Status, st.Action, st.Note = Queued, ActNone, a.String()
+				if a.Started {
+					st.Status = Running
+				}
+			}
 		}
 		if only != nil && !only[s] && st.Action.Runs() {
 			st.Action = ActSkip
@@ -102,7 +134,7 @@ func Statuses(p *plan.Plan, ix *store.Index, sel Selection) ([]*StageStatus, err
 		if st.Action.Runs() || st.Status == MissingInput {
 			for _, u := range s.Upstream {
 				us := by[u]
-				if !(us.Status == Done && !us.Action.Runs() || us.Action.Runs() || us.Status == Running) {
+				if !(us.Status == Done && !us.Action.Runs() || us.Action.Runs() || us.Status == Running || us.Status == Queued) {
 					st.Status, st.Action = Blocked, ActBlocked
 					st.Note = "blocked by " + u.Name() + " (" + string(us.Status) + ")"
 					break

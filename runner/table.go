@@ -22,6 +22,7 @@ type Counts struct {
 	Missing      int `json:"missing"`
 	Failed       int `json:"failed"`
 	Running      int `json:"running"`
+	Queued       int `json:"queued,omitempty"` // a cluster job is pending
 	Blocked      int `json:"blocked"`
 	MissingInput int `json:"missing_input"`
 	ToRun        int `json:"to_run"`
@@ -53,6 +54,8 @@ func Count(p *plan.Plan, sts []*StageStatus) Counts {
 			c.Failed++
 		case Running:
 			c.Running++
+		case Queued:
+			c.Queued++
 		case Blocked:
 			c.Blocked++
 		case MissingInput:
@@ -75,7 +78,7 @@ func (c Counts) String() string {
 	for _, x := range []struct {
 		n    int
 		name string
-	}{{c.Running, "running"}, {c.Failed, "failed"}, {c.Blocked, "blocked"}, {c.Missing, "missing"}, {c.MissingInput, "missing-input"}} {
+	}{{c.Running, "running"}, {c.Queued, "queued"}, {c.Failed, "failed"}, {c.Blocked, "blocked"}, {c.Missing, "missing"}, {c.MissingInput, "missing-input"}} {
 		if x.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.name))
 		}
@@ -306,7 +309,7 @@ func WriteStatus(w io.Writer, p *plan.Plan, sts []*StageStatus, ix *store.Index,
 				a := st.State.Attempts[len(st.State.Attempts)-1]
 				runs = append(runs, runningStage{st.Stage.Kind, now.Sub(a.Start)})
 			}
-		case Missing:
+		case Missing, Queued:
 			pending = append(pending, st.Stage.Kind)
 		case Failed:
 			if st.Action.Runs() {
@@ -314,13 +317,30 @@ func WriteStatus(w io.Writer, p *plan.Plan, sts []*StageStatus, ix *store.Index,
 			}
 		}
 	}
-	if len(runs) > 0 {
+	if len(runs) > 0 || c.Running > 0 {
 		fmt.Fprintf(w, "\nrunning:\n")
 		for _, st := range sts {
-			if st.Status == Running {
-				a := st.State.Attempts[len(st.State.Attempts)-1]
-				fmt.Fprintf(w, "  %s  %s  attempt %d on %s, for %s\n", st.Stage.Name(), label(st.Stage), a.Attempt,
-					a.Provenance.Device, progress.FormatDuration(now.Sub(a.Start)))
+			if st.Status != Running {
+				continue
+			}
+			job := ""
+			if st.Note != "" && strings.HasPrefix(st.Note, "job ") {
+				job = "; " + st.Note
+			}
+			if len(st.State.Attempts) == 0 {
+				fmt.Fprintf(w, "  %s  %s  starting%s\n", st.Stage.Name(), label(st.Stage), job)
+				continue
+			}
+			a := st.State.Attempts[len(st.State.Attempts)-1]
+			fmt.Fprintf(w, "  %s  %s  attempt %d on %s, for %s%s\n", st.Stage.Name(), label(st.Stage), a.Attempt,
+				a.Provenance.Device, progress.FormatDuration(now.Sub(a.Start)), job)
+		}
+	}
+	if c.Queued > 0 {
+		fmt.Fprintf(w, "\nqueued:\n")
+		for _, st := range sts {
+			if st.Status == Queued {
+				fmt.Fprintf(w, "  %s  %s  %s\n", st.Stage.Name(), label(st.Stage), st.Note)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cofiharness/cofi/runner"
 	"github.com/cofiharness/cofi/runner/config"
+	"github.com/cofiharness/cofi/runner/exec"
 	"github.com/cofiharness/cofi/runner/plan"
 	"github.com/cofiharness/cofi/runner/progress"
 	"github.com/cofiharness/cofi/stage"
@@ -43,6 +44,17 @@ are blocked; the rest of the grid goes on.
 Missing data or models stop the run before any work, with what is missing, where it
 was looked for and the variable to set.
 
+On a Slurm cluster (--executor slurm, or executor.kind = "slurm" with the sbatch settings
+in [executor.slurm]; REPRODUCE.md has an example): the missing stages are submitted with
+sbatch as job arrays, one per dependency wave, each task running 'cofi run-stage --slurm'
+with its output in the stage's log.txt and recording its own attempt. Attached (the
+default), the run waits and shows done/total with an ETA from squeue, resubmits what the
+retry policy allows (on Slurm timeout and signal by default), and on Ctrl-C cancels queued
+tasks and asks running stages to checkpoint. --detach submits and exits; 'cofi status'
+then shows queued, running and done stages, and another 'cofi run' submits only what no
+pending or running job covers. Jobs get --signal=B:USR1 ahead of their time limit: the
+stage checkpoints and requeues itself, and continues from its checkpoint.
+
 Exit status: 0 all selected stages done; 1 a stage failed or was blocked; 2 bad
 config or flags; 130 interrupted.`
 
@@ -70,6 +82,7 @@ func (f *filterList) Set(v string) error {
 type runnerFlags struct {
 	workers, threads int
 	gpus, binary     string
+	executor         string
 	timeout          time.Duration
 	retryFailed      bool
 	force, only      filterList
@@ -80,6 +93,7 @@ func (rf *runnerFlags) executorFlags(fs *flag.FlagSet) {
 	fs.IntVar(&rf.workers, "workers", 0, "stages run at once (default: executor.workers, else one per GPU, else 1)")
 	fs.StringVar(&rf.gpus, "gpus", "", `GPUs: "auto" (CUDA_VISIBLE_DEVICES, else nvidia-smi), "none", or ids "0,1" (default: executor.gpus)`)
 	fs.IntVar(&rf.threads, "threads", 0, "CPU threads per stage (default: executor.threads, else cores / workers)")
+	fs.StringVar(&rf.executor, "executor", "", `where stages run: "local" (child processes here) or "slurm" (sbatch job arrays, settings in [executor.slurm]) (default: executor.kind)`)
 }
 
 func (rf *runnerFlags) selectionFlags(fs *flag.FlagSet) {
@@ -102,7 +116,7 @@ func (rf *runnerFlags) setup(cfgPath string) (*runner.Setup, error) {
 		return nil, exitCode{2, fmt.Sprintf("--timeout %v: want a duration >= 0 (0 = the config's executor.timeout)", rf.timeout)}
 	}
 	s, err := runner.NewSetup(cfgPath, runner.Overrides{Workers: rf.workers, GPUs: rf.gpus, Threads: rf.threads,
-		Timeout: rf.timeout, Binary: rf.binary, ReadOnly: rf.readOnly, Verify: rf.verify})
+		Timeout: rf.timeout, Binary: rf.binary, ReadOnly: rf.readOnly, Verify: rf.verify, Executor: rf.executor})
 	var probs config.Problems
 	if errors.As(err, &probs) {
 		return nil, exitCode{2, err.Error()}
@@ -135,6 +149,7 @@ func runCmd(args []string) error {
 	fs.DurationVar(&rf.timeout, "timeout", 0, "per-stage time limit, e.g. 12h (default: executor.timeout, else none)")
 	fs.StringVar(&rf.binary, "binary", "", "executable run as '<binary> run-stage' for each stage (default: executor.binary, else this cofi binary)")
 	dry := fs.Bool("dry-run", false, "print the plan (as 'cofi plan' does) and run nothing")
+	detach := fs.Bool("detach", false, "with the slurm executor: submit the jobs and exit without waiting ('cofi status' follows them)")
 	mode := fs.String("progress", "auto", "progress display: auto (a status line on a terminal, log lines otherwise), tty or plain")
 	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
@@ -157,9 +172,14 @@ func runCmd(args []string) error {
 	default:
 		return exitCode{2, fmt.Sprintf("--progress %q: want auto, tty or plain", *mode)}
 	}
-	ex, err := s.NewExecutor()
-	if err != nil {
-		return err
+	var ex exec.Executor
+	if s.Executor.Kind != config.ExecSlurm {
+		if *detach {
+			return exitCode{2, "--detach needs the slurm executor (--executor slurm)"}
+		}
+		if ex, err = s.NewExecutor(); err != nil {
+			return err
+		}
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -171,7 +191,12 @@ func runCmd(args []string) error {
 	if self, err := os.Executable(); err == nil && self == s.Binary {
 		opt.CheckKind = func(kind string) error { _, err := stage.Lookup(kind); return err }
 	}
-	sum, err := runner.Run(s.Plan, opt)
+	var sum *runner.Summary
+	if s.Executor.Kind == config.ExecSlurm {
+		sum, err = runner.RunSlurm(s.Plan, opt, s.SlurmOptions(*detach))
+	} else {
+		sum, err = runner.Run(s.Plan, opt)
+	}
 	rep.Close()
 	if err != nil {
 		var mi *runner.MissingInputError
@@ -220,6 +245,7 @@ func printSummary(w io.Writer, s *runner.Setup, sum *runner.Summary) {
 	if sum.NotStarted > 0 {
 		fmt.Fprintf(w, "%d stage(s) not started\n", sum.NotStarted)
 	}
+	printSlurmSummary(w, s, sum)
 	if len(sum.Failed) > 0 {
 		fmt.Fprintf(w, "rerun failed stages with --retry-failed\n")
 	}

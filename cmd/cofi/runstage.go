@@ -25,7 +25,14 @@ checkpoint and stop (class interrupted); a second one kills it.
 
 'cofi run' starts this command itself. Run by hand or by a cluster scheduler (no
 --attempt), it takes the stage directory's lock, numbers the attempt itself and does
-nothing if the stage is already done; the next 'cofi run' records the attempt.`
+nothing if the stage is already done; the next 'cofi run' records the attempt.
+
+With --slurm (what the batch scripts of 'cofi run --executor slurm' run) it is one task
+of a job array: it does nothing when an upstream stage is not done or another job runs
+the stage, records its attempt in records.jsonl itself (with the job id, array index,
+node and GPUs), and on SIGUSR1 (sbatch --signal, ahead of the time limit) checkpoints,
+records a timeout and requeues its job (scontrol requeue) while the stage has failed
+fewer than --max-attempts times in a row.`
 
 func runStageCmd(args []string) error {
 	fs := newFlagSet("run-stage", "--manifest FILE --stage ID [flags]", runStageHelp)
@@ -34,6 +41,8 @@ func runStageCmd(args []string) error {
 	attempt := fs.Int("attempt", 0, "attempt number given by the runner (0: standalone, number it here)")
 	lockFD := fs.Int("lock-fd", 0, "descriptor of the stage lock inherited from the runner (0: take the lock here)")
 	threads := fs.Int("threads", 0, "CPU threads for the stage (0: the manifest's)")
+	var sl slurmTaskFlags
+	sl.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,6 +52,9 @@ func runStageCmd(args []string) error {
 	if *manifest == "" || *id == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return exitCode{2, "--manifest and --stage are required"}
+	}
+	if sl.on {
+		return sl.run(stagerun.Options{Manifest: *manifest, Stage: *id, Threads: *threads, Torch: torchInfo(), Command: os.Args})
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -17,7 +17,8 @@ const statusHelp = `Summarise the experiment of CONFIG from what is on disk alon
 it, how many stages and cells are done, running, failed, blocked or missing, the stages
 running now and for how long, the failures with their class, message and log, the
 record counts (and any unusable line of records.jsonl), and an estimate of the time
-left from the recorded wall times. Safe to run while 'cofi run' is running; it changes
+left from the recorded wall times. For an experiment submitted to Slurm it also asks
+squeue which stages have a pending (queued) or running job. Safe to run while 'cofi run' is running; it changes
 nothing.`
 
 func statusCmd(args []string) error {
@@ -38,7 +39,10 @@ func statusCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	sts, err := runner.Statuses(s.Plan, ix, rf.selection(s))
+	sel := rf.selection(s)
+	queue, qerr := runner.SlurmQueue(s.Plan, s.SlurmOptions(false).Client)
+	sel.Active = queue
+	sts, err := runner.Statuses(s.Plan, ix, sel)
 	if err != nil {
 		return err
 	}
@@ -51,5 +55,6 @@ func statusCmd(args []string) error {
 		return enc.Encode(out)
 	}
 	runner.WriteStatus(os.Stdout, s.Plan, sts, ix, s.Workers, time.Now())
+	writeSlurmStatus(os.Stdout, queue, qerr)
 	return nil
 }

@@ -23,15 +23,37 @@
 //	glove = "models/glove/glove.42B.300d.txt"      # env GLOVE_PATH: GloVe vectors (text format) for data = "augmented"
 //
 //	[executor]
-//	kind = "local"                 # only "local" for now
+//	kind = "local"                 # "local" (a pool of child processes) or "slurm" (sbatch job arrays)
 //	workers = 0                    # stages run at once; 0 = one per GPU, or 1 on CPU
 //	gpus = "auto"                  # "auto" (CUDA_VISIBLE_DEVICES, else nvidia-smi), "none", [0, 1] or "0,1"
 //	threads = 0                    # CPU threads per stage; 0 = cores / workers
 //	timeout = "0s"                 # per-stage limit (Go duration); 0 = none
 //	kill_grace = "2m"              # after asking a stage to stop (timeout: SIGTERM, Ctrl-C: SIGINT), SIGKILL it this much later
-//	retry = ["signal"]             # failure classes retried automatically ...
+//	retry = ["signal"]             # failure classes retried automatically (slurm: ["signal", "timeout"]) ...
 //	max_attempts = 2               # ... until a stage has failed this many times in a row
 //	binary = ""                    # executable for `run-stage` (default: the running cofi binary)
+//
+//	[executor.slurm]               # used when kind = "slurm" (or --executor slurm); see package runner/slurm
+//	partition = ""                 # --partition; "" = the cluster's default
+//	account = ""                   # --account
+//	qos = ""                       # --qos
+//	time = "2h"                    # --time per stage: a duration, or per kind: { default = "2h", prune = "12h" }
+//	                               # (default: executor.timeout when set, else the partition's limit)
+//	gpus = 0                       # --gpus per stage (stages then run on "cuda")
+//	gres = ""                      # --gres instead of gpus, e.g. "gpu:a100:1"
+//	cpus = 0                       # --cpus-per-task; 0 = executor.threads, else 1
+//	mem = ""                       # --mem per stage, e.g. "16G"; "" = the cluster's default
+//	constraint = ""                # --constraint
+//	sbatch_args = []               # more sbatch arguments, e.g. ["--exclusive"]
+//	throttle = 0                   # at most this many tasks of one array at once (--array=...%N); 0 = no limit
+//	exclusive = true               # stages that must run alone (CPU latency) get a node to themselves (--exclusive)
+//	signal_lead = "5m"             # SIGUSR1 this long before the time limit: the stage checkpoints and is requeued
+//	poll = "10s"                   # how often an attached 'cofi run' asks squeue
+//	sbatch = "sbatch"              # paths (or names in PATH) of the Slurm commands
+//	squeue = "squeue"
+//	sacct = "sacct"
+//	scancel = "scancel"
+//	scontrol = "scontrol"
 //
 //	[profiles.NAME.KIND]           # overrides of KIND's hyperparameters (hparams.Keys(KIND)) for every task
 //	[profiles.NAME.tasks.TASK.KIND]   # ... for one task (wins over the line above)
@@ -143,8 +165,61 @@ type Executor struct {
 	Timeout     time.Duration // 0 = none
 	KillGrace   time.Duration
 	Retry       []string // failure classes retried automatically
+	RetrySet    bool     // retry was given in the file (else the executor kind's default applies)
 	MaxAttempts int
 	Binary      string
+	Slurm       Slurm // [executor.slurm]
+}
+
+// Executor kinds.
+const (
+	ExecLocal = "local"
+	ExecSlurm = "slurm"
+)
+
+// ExecutorKinds are the values of executor.kind.
+var ExecutorKinds = []string{ExecLocal, ExecSlurm}
+
+// Slurm is [executor.slurm]: how stages are submitted with sbatch.
+type Slurm struct {
+	Partition  string
+	Account    string
+	QOS        string
+	Time       map[string]time.Duration // stage kind (or "default") -> --time
+	GPUs       int                      // --gpus per stage
+	Gres       string                   // --gres, instead of GPUs
+	CPUs       int                      // --cpus-per-task; 0 = executor.threads, else 1
+	Mem        string                   // --mem
+	Constraint string
+	Args       []string // sbatch_args
+	Throttle   int      // %N of --array
+	Exclusive  bool     // --exclusive for the stages that must run alone
+	SignalLead time.Duration
+	Poll       time.Duration
+	Sbatch     string
+	Squeue     string
+	Sacct      string
+	Scancel    string
+	Scontrol   string
+}
+
+// SlurmDefaults are the settings of an absent [executor.slurm].
+func SlurmDefaults() Slurm {
+	return Slurm{SignalLead: 5 * time.Minute, Poll: 10 * time.Second, Exclusive: true,
+		Sbatch: "sbatch", Squeue: "squeue", Sacct: "sacct", Scancel: "scancel", Scontrol: "scontrol"}
+}
+
+// TimeFor is the --time of a stage kind (0 = none given).
+func (s Slurm) TimeFor(kind string) time.Duration {
+	if d, ok := s.Time[kind]; ok {
+		return d
+	}
+	return s.Time["default"]
+}
+
+// UsesGPUs reports whether stages get GPUs (gpus > 0, or a gres naming gpu).
+func (s Slurm) UsesGPUs() bool {
+	return s.GPUs > 0 || strings.HasPrefix(s.Gres, "gpu") || strings.Contains(s.Gres, ",gpu")
 }
 
 // Profile is a named set of hyperparameter overrides.

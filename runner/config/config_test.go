@@ -145,8 +145,8 @@ func TestParseProblems(t *testing.T) {
 		{"missing", "description = \"d\"\n", []string{"0:0 experiment: missing", "0:0 grid: missing"}},
 		{"unknown top key", "colour = 1\n" + minimal, []string{"1:1 colour: unknown key at the top level"}},
 		{"bad name", strings.Replace(minimal, `"e"`, `"a b"`, 1), []string{"2:1 experiment: \"a b\" is not a valid name"}},
-		{"executor types", minimal + "[executor]\nworkers = \"two\"\nkind = \"slurm\"\ntimeout = \"soon\"\nretry = [\"interrupted\"]\nmax_attempts = 0\nbogus = 1\n",
-			[]string{"7:1 executor.workers: want a non-negative integer", "8:1 executor.kind: unknown executor \"slurm\"",
+		{"executor types", minimal + "[executor]\nworkers = \"two\"\nkind = \"pbs\"\ntimeout = \"soon\"\nretry = [\"interrupted\"]\nmax_attempts = 0\nbogus = 1\n",
+			[]string{"7:1 executor.workers: want a non-negative integer", "8:1 executor.kind: unknown executor \"pbs\"",
 				"9:1 executor.timeout: want a duration", "10:10 executor.retry[0]: string \"interrupted\" is not a failure class",
 				"11:1 executor.max_attempts: want at least 1", "12:1 executor.bogus: unknown key in [executor]"}},
 		{"grid values", `experiment = "e"

@@ -404,13 +404,17 @@ func (w *walker) paths(root *tbl) Paths {
 var RetryableClasses = []string{record.FailExit, record.FailSignal, record.FailOOM, record.FailNaN, record.FailTimeout, record.FailMissingInput}
 
 func (w *walker) executor(root *tbl) Executor {
-	e := Executor{Kind: "local", GPUsAuto: true, KillGrace: 2 * time.Minute, Retry: []string{record.FailSignal}, MaxAttempts: 2}
+	e := Executor{Kind: ExecLocal, GPUsAuto: true, KillGrace: 2 * time.Minute, Retry: []string{record.FailSignal}, MaxAttempts: 2,
+		Slurm: SlurmDefaults()}
 	t, ok := root.sub("executor")
 	if !ok {
 		return e
 	}
-	if t.str("kind", &e.Kind) && e.Kind != "local" {
-		w.errorf(t.key("kind"), "unknown executor %q (available: local)", e.Kind)
+	if t.str("kind", &e.Kind) && !contains(ExecutorKinds, e.Kind) {
+		w.errorf(t.key("kind"), "unknown executor %q (available: %s)", e.Kind, strings.Join(ExecutorKinds, ", "))
+	}
+	if st, ok := t.sub("slurm"); ok {
+		e.Slurm = w.slurm(st)
 	}
 	t.integer("workers", &e.Workers)
 	t.integer("threads", &e.Threads)
@@ -420,7 +424,7 @@ func (w *walker) executor(root *tbl) Executor {
 	t.duration("timeout", &e.Timeout)
 	t.duration("kill_grace", &e.KillGrace)
 	if items, ok := t.list("retry"); ok {
-		e.Retry = nil
+		e.Retry, e.RetrySet = nil, true
 		for i, it := range items {
 			s, _ := it.(string)
 			if !contains(RetryableClasses, s) {
@@ -436,6 +440,88 @@ func (w *walker) executor(root *tbl) Executor {
 	t.str("binary", &e.Binary)
 	t.finish()
 	return e
+}
+
+// memRE is sbatch's --mem syntax: a size with an optional unit.
+var memRE = regexp.MustCompile(`^[0-9]+[KMGT]?$`)
+
+// slurmTimeKinds are the keys of a per-kind executor.slurm.time table.
+var slurmTimeKinds = append([]string{"default"}, record.StageKinds...)
+
+func (w *walker) slurm(t *tbl) Slurm {
+	s := SlurmDefaults()
+	for _, k := range []struct {
+		key string
+		dst *string
+	}{{"partition", &s.Partition}, {"account", &s.Account}, {"qos", &s.QOS}, {"gres", &s.Gres},
+		{"constraint", &s.Constraint}, {"sbatch", &s.Sbatch}, {"squeue", &s.Squeue}, {"sacct", &s.Sacct},
+		{"scancel", &s.Scancel}, {"scontrol", &s.Scontrol}} {
+		if t.str(k.key, k.dst) && strings.ContainsAny(*k.dst, " \t\n") {
+			w.errorf(t.key(k.key), "%q: no spaces allowed (one value; more sbatch arguments go in sbatch_args)", *k.dst)
+		}
+	}
+	for _, k := range []string{"sbatch", "squeue", "sacct", "scancel", "scontrol"} {
+		if v, _ := t.m[k].(string); t.m[k] != nil && v == "" {
+			w.errorf(t.key(k), "empty command: give a path or a name in PATH")
+		}
+	}
+	if v, ok := t.raw("time"); ok {
+		s.Time = map[string]time.Duration{}
+		if tt, isTable := v.(map[string]any); isTable {
+			sub := w.table(t.key("time"), tt)
+			for _, k := range sortedKeys(tt) {
+				if !contains(slurmTimeKinds, k) {
+					continue // reported by finish
+				}
+				var d time.Duration
+				sub.duration(k, &d)
+				s.Time[k] = d
+			}
+			for _, k := range slurmTimeKinds {
+				sub.known[k] = true // listed in the message about an unknown key
+			}
+			sub.finish()
+		} else {
+			var d time.Duration
+			t.duration("time", &d)
+			s.Time["default"] = d
+		}
+	}
+	t.integer("gpus", &s.GPUs)
+	if s.GPUs > 0 && s.Gres != "" {
+		w.errorf(t.key("gres"), "give gpus or gres, not both")
+	}
+	t.integer("cpus", &s.CPUs)
+	if t.str("mem", &s.Mem) && !memRE.MatchString(s.Mem) {
+		w.errorf(t.key("mem"), "%q is not a memory size: want a number with an optional unit K, M, G or T, e.g. \"16G\"", s.Mem)
+	}
+	if items, ok := t.list("sbatch_args"); ok {
+		for i, it := range items {
+			a, isStr := it.(string)
+			if !isStr || a == "" {
+				w.errorf(pathIndex(t.key("sbatch_args"), i), "want a non-empty string, got %s", describe(it))
+				continue
+			}
+			for _, own := range []string{"--array", "--output", "--error", "--job-name", "--parsable", "--dependency", "--signal", "--open-mode"} {
+				if a == own || strings.HasPrefix(a, own+"=") {
+					w.errorf(pathIndex(t.key("sbatch_args"), i), "%s is set by cofi itself (see package runner/slurm)", own)
+				}
+			}
+			s.Args = append(s.Args, a)
+		}
+	}
+	t.integer("throttle", &s.Throttle)
+	t.boolean("exclusive", &s.Exclusive)
+	t.duration("signal_lead", &s.SignalLead)
+	if s.SignalLead > 65535*time.Second {
+		w.errorf(t.key("signal_lead"), "at most 65535s (sbatch --signal's limit)")
+	}
+	t.duration("poll", &s.Poll)
+	if _, given := t.m["poll"]; given && s.Poll < 100*time.Millisecond {
+		w.errorf(t.key("poll"), "want at least 100ms")
+	}
+	t.finish()
+	return s
 }
 
 // ParseGPUs reads a GPU list as a flag gives it: "auto", "none" or "0,1".
@@ -901,7 +987,7 @@ func (w *walker) fakeStage(t *tbl) FakeStage {
 	if t.str("fail", &f.Fail) {
 		w.failMode(t.key("fail"), f.Fail)
 	}
-	kinds := []string{record.KindTeacher, record.KindAugment, record.KindPrune, record.KindFinal, record.KindTinyBERTLayer, record.KindTinyBERTPred, record.KindSpeed}
+	kinds := record.StageKinds
 	for _, rt := range t.tables("rule") {
 		var r FakeRule
 		if mt, ok := rt.sub("match"); ok {

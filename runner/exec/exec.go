@@ -2,8 +2,10 @@
 // against; Local runs each attempt as a child process
 // `cofi run-stage --manifest M --stage ID` on a pool of slots: one per GPU
 // (CUDA_VISIBLE_DEVICES set), or CPU slots that split the cores
-// (OMP_NUM_THREADS and Spec.Threads set). A cluster executor (Slurm job
-// arrays) implements the same interface; the planner does not change.
+// (OMP_NUM_THREADS and Spec.Threads set). The Slurm executor does not fit a
+// pool of slots (the cluster decides when a task starts, and a detached grid
+// has no process to deliver outcomes to): it is runner.RunSlurm with package
+// runner/slurm, over the same plan, stage directories and records.
 package exec
 
 import (

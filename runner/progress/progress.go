@@ -20,6 +20,7 @@ type Snapshot struct {
 	CellsDone, CellsTotal   int
 	Running, Failed         int
 	Blocked                 int
+	Queued                  int           // waiting in a cluster queue
 	ETA                     time.Duration // < 0: unknown
 }
 
@@ -30,6 +31,9 @@ func (s Snapshot) String() string {
 	}
 	if s.Running > 0 {
 		parts = append(parts, fmt.Sprintf("%d running", s.Running))
+	}
+	if s.Queued > 0 {
+		parts = append(parts, fmt.Sprintf("%d queued", s.Queued))
 	}
 	if s.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", s.Failed))

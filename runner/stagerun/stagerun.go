@@ -4,7 +4,8 @@
 // SIGINT/SIGTERM, and leaves either result.json (the stage is done) or
 // failure.json (class and message) in the stage directory, both written
 // atomically. It works under the local executor (which holds the stage lock
-// and numbers the attempt) and alone, e.g. as a Slurm array task.
+// and numbers the attempt), alone, and as a Slurm array task (slurm.go),
+// which also records its attempt and requeues itself near its time limit.
 package stagerun
 
 import (
@@ -35,6 +36,7 @@ type Options struct {
 	Torch    string // libtorch description for the runtime file
 	Command  []string
 	Log      io.Writer // messages (the stage log)
+	Slurm    *Slurm    // set when run as a Slurm array task
 }
 
 // ErrAlreadyDone is returned in standalone mode when result.json exists.
@@ -53,6 +55,9 @@ func Run(ctx context.Context, opt Options) error {
 	ms, ok := m.Find(opt.Stage)
 	if !ok {
 		return fmt.Errorf("stage %s is not in %s", opt.Stage, opt.Manifest)
+	}
+	if opt.Slurm != nil {
+		return runSlurm(ctx, opt, m, ms)
 	}
 	spec := ms.Spec
 	if opt.Threads > 0 {

@@ -20,3 +20,5 @@ func ExperimentLocked(dir string) (bool, string)         { return false, "" }
 func LockStage(dir string, onWait func()) (*Lock, error) { return nil, errNoLocks }
 func TryLockStage(dir string) (*Lock, error)             { return nil, errNoLocks }
 func StageLocked(dir string) bool                        { return false }
+
+func lockRecords(dir string) (func(), error) { return nil, errNoLocks }

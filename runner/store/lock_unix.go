@@ -151,3 +151,27 @@ func TryLockStage(dir string) (*Lock, error) {
 
 // StageLocked reports whether a process holds the lock of a stage directory.
 func StageLocked(dir string) bool { return probe(filepath.Join(dir, StageLock)) }
+
+// lockRecords takes the records lock of the experiment in dir, waiting for
+// it (it is held for one read and one append).
+func lockRecords(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, RecordsLock)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -5,6 +5,8 @@
 //	  records.jsonl            one record.Record per stage attempt (history)
 //	  manifest.json            every stage.Spec of the last plan run, for `cofi run-stage`
 //	  .runner.lock             flock held by the one runner of the experiment
+//	  .records.lock            flock held around each append to records.jsonl
+//	  slurm/<submission>/      scripts and task lists of Slurm submissions (package runner/slurm)
 //	  stages/<kind>-<id>/
 //	    spec.json              resolved spec, identity and cells of the stage
 //	    .lock                  flock held while an attempt runs (runner and child)
@@ -17,7 +19,7 @@
 //
 // Every file the runner or a stage reads to make a decision is written
 // atomically (temp file, fsync, rename); records are appended with one
-// write(2) followed by fsync.
+// write(2) followed by fsync, under a lock and only if absent (AppendRecord).
 package store
 
 import (
@@ -267,9 +269,18 @@ func CleanTrash(stagesDir string) {
 // RepairRecords makes sure records.jsonl ends with a newline, so the next
 // append cannot glue a new record to a torn one: a torn last line (only a
 // crash of the machine mid-append can leave one) is moved to
-// records.jsonl.truncated. It reports whether it repaired anything. The
-// caller must hold the experiment lock.
+// records.jsonl.truncated. It reports whether it repaired anything. It
+// holds the records lock (see AppendRecord) while it works.
 func RepairRecords(path string) (bool, error) {
+	unlock, err := lockRecords(filepath.Dir(path))
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	return repairLocked(path)
+}
+
+func repairLocked(path string) (bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil

@@ -20,6 +20,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -58,7 +59,13 @@ const (
 //	"sigkill"       SIGKILL itself (class signal)
 //	"sigkill-once"  like sigkill on the first attempt only
 //	"hang"          stop honouring cancellation and sleep until killed
-var FailModes = []string{"", "exit", "nan", "oom", "missing-input", "panic", "crash", "crash-once", "sigkill", "sigkill-once", "hang"}
+//	"alloc"         allocate (and touch) memory until stopped from outside, e.g. by
+//	                Slurm's --mem enforcement; at most AllocCap, then fail (class exit)
+var FailModes = []string{"", "exit", "nan", "oom", "missing-input", "panic", "crash", "crash-once", "sigkill", "sigkill-once", "hang", "alloc"}
+
+// AllocCap bounds what fail = "alloc" allocates, so that a memory limit that
+// is not enforced fails the stage instead of the machine.
+const AllocCap = 1 << 30
 
 // Files in the stage directory.
 const (
@@ -264,6 +271,8 @@ func failNow(ctx context.Context, dir, mode string) error {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "alloc":
+		return allocate(ctx)
 	}
 	return nil
 }
@@ -324,4 +333,27 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+// allocate grows the heap by touched chunks (resident, not just reserved)
+// until ctx is cancelled or AllocCap is reached. The pace leaves a memory
+// enforcer that samples every second time to see it.
+func allocate(ctx context.Context) error {
+	const chunk = 8 << 20
+	var hold [][]byte
+	fmt.Fprintf(os.Stderr, "fake stage: allocating up to %d MiB\n", AllocCap>>20)
+	for total := 0; total < AllocCap; total += chunk {
+		b := make([]byte, chunk)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		hold = append(hold, b)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	runtime.KeepAlive(hold)
+	return fmt.Errorf("fake stage: allocated %d MiB and nothing stopped it (is the memory limit enforced?)", AllocCap>>20)
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cofiharness/cofi/record"
 	"github.com/cofiharness/cofi/stage"
@@ -153,5 +155,28 @@ func TestChecksUpstreamOutputs(t *testing.T) {
 	other.Inputs["prune"] = up.Dir
 	if _, err := Run(context.Background(), other); !errors.Is(err, stage.ErrMissingInput) {
 		t.Errorf("damaged upstream: %v", err)
+	}
+}
+
+// TestAllocStopsWhenCancelled: fail = "alloc" grows its resident memory
+// until stopped from outside (here by cancellation; under Slurm by the
+// memory limit), keeping its checkpoint.
+func TestAllocStopsWhenCancelled(t *testing.T) {
+	s := spec(t, record.KindTeacher, 4, "alloc")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Run(ctx, s)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the cancellation", err)
+	}
+	if traceLines(t, s.Dir, "step ") != 2 {
+		t.Errorf("it should allocate halfway, after 2 steps")
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if after.TotalAlloc-before.TotalAlloc < 16<<20 {
+		t.Errorf("allocated %d bytes in 300 ms", after.TotalAlloc-before.TotalAlloc)
 	}
 }

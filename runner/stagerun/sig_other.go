@@ -1,0 +1,8 @@
+//go:build !unix
+
+package stagerun
+
+import "os"
+
+// TimeLimitSignal: Slurm runs on Unix only.
+var TimeLimitSignal os.Signal
