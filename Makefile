@@ -1,20 +1,24 @@
 # CoFi reproduction harness. `make help` lists the targets.
 #
-# Targets that need libtorch first run torchsetup, which finds libtorch
-# (Debian's libtorch-dev by default, or LIBTORCH=<dir>: an unpacked libtorch
-# or a Python torch package), patches a copy of gotch for it under build/ and
-# writes go.work and build/torch.mk. It is fast when nothing changed.
+# The libtorch build has two halves (REPRODUCE.md, "GPU machines"):
+#   torch   cmd/torchsetup (Go, no libtorch): a copy of gotch under build/gotch
+#           that links lib/libcofitorch.so instead of compiling C++, go.work, and
+#           the wrapper's C++ sources in build/native/gotch;
+#   native  scripts/build-native.sh (POSIX sh + a C++ compiler, no Go): builds
+#           lib/libcofitorch.so against one libtorch: Debian's libtorch-dev by
+#           default, or LIBTORCH=<dir> (an unpacked libtorch or a Python torch
+#           package). bin/cofi links only that library's C symbols, so the same
+#           binary runs against a library rebuilt for any libtorch 1.13-2.x.
+# Both are fast when nothing changed.
 
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/cofi
-# Build tags for the detected libtorch ("torch" or "torch,cuda"), read when a
-# recipe runs, i.e. after the torch target has written build/torch.mk.
-TAGS = $(shell sed -n 's/^TORCH_TAGS := //p' build/torch.mk 2>/dev/null)
+TAGS := torch
 # Packages with libtorch-backed code (tests need the torch build tag).
 TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 
-.PHONY: help build torch test test-pure test-torch vet bench demo clean nightly nightly-accept \
+.PHONY: help build torch native test test-pure test-torch vet bench demo clean nightly nightly-accept \
 	reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure2 reproduce-figure3
 
 help:
@@ -24,14 +28,20 @@ help:
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
 	@echo "make reproduce-table2|table3|table4|table5|table6|figure2|figure3   run a paper grid (resumes), then its report"
 	@echo "make nightly run the nightly grid and compare with the accepted baseline (exit 1 on regression)"
-	@echo "make clean   remove bin/ and build/ (the patched gotch copy)"
+	@echo "make clean   remove bin/, lib/ and build/ (the gotch copy and the native sources)"
+	@echo "make native  rebuild lib/libcofitorch.so only (LIBTORCH=<dir>: another libtorch; no Go needed: scripts/build-native.sh)"
 	@echo "LIBTORCH=<dir> selects another libtorch (see REPRODUCE.md)"
 	@echo "EXECUTOR=slurm runs demo, reproduce-* and nightly through Slurm job arrays (see REPRODUCE.md)"
 
 torch:
 	@GOWORK=off $(GO) run ./cmd/torchsetup -q
 
-build: torch
+# Installs Debian's libtorch-dev when it is missing, no LIBTORCH is given and
+# make runs as root.
+native: torch
+	@scripts/build-native.sh --install -q $(if $(LIBTORCH),--libtorch "$(LIBTORCH)")
+
+build: torch native
 	@$(MAKE) --no-print-directory $(BIN)
 
 $(BIN): FORCE
@@ -46,7 +56,7 @@ vet:
 test-pure:
 	$(GO) test ./...
 
-test-torch: torch
+test-torch: torch native
 	$(GO) vet -tags "$(TAGS)" $(TORCH_PKGS)
 	$(GO) test -timeout 30m -tags "$(TAGS)" $(TORCH_PKGS)
 
@@ -58,7 +68,7 @@ bench: build
 	$(BIN) bench $(BENCH_FLAGS)
 
 clean:
-	rm -rf bin build go.work go.work.sum
+	rm -rf bin build lib go.work go.work.sum
 
 # ---- reproduction (REPRODUCE.md) ----
 # EXECUTOR=slurm runs the grids of the targets below through Slurm job arrays

@@ -140,6 +140,15 @@ func run(args []string) int {
 		usage(os.Stderr)
 		return 2
 	}
+	// A native library built for another C API than this binary's would
+	// call functions with the wrong signatures: stop before any work
+	// ('cofi version' reports it itself).
+	if c.Name != "version" {
+		if err := checkNative(); err != nil {
+			fmt.Fprintf(os.Stderr, "cofi: %v\n", err)
+			return 1
+		}
+	}
 	return finish(c, c.Run(args[1:]))
 }
 

@@ -6,6 +6,10 @@ import "fmt"
 
 func torchInfo() string { return "not linked (built without -tags torch; run 'make build')" }
 
+func checkNative() error { return nil }
+
+func torchVersion(v *versionInfo) []string { return []string{"libtorch: " + torchInfo()} }
+
 func init() {
 	for _, c := range torchCommands {
 		name := c.name

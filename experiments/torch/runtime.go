@@ -96,7 +96,7 @@ func Setup(threads int, seed int64, want string) (Info, error) {
 	check("set_num_threads")
 	lib.AtManualSeed(seed)
 	check("manual_seed")
-	info := Info{Libtorch: lib.LibtorchVersion + " (" + lib.LibtorchSource + ")", Threads: lib.AtGetNumThreads(), Seed: seed}
+	info := Info{Libtorch: Version() + " (" + Native().Source + ")", Threads: lib.AtGetNumThreads(), Seed: seed}
 	info.CUDA = lib.AtcCudaIsAvailable()
 	dev, err := ParseDevice(want, info.CUDA)
 	if err != nil {
@@ -153,7 +153,12 @@ func ParseDevice(s string, cudaAvailable bool) (Device, error) {
 		return CPU, fmt.Errorf("device %q: want auto, cpu, cuda or cuda:N", s)
 	}
 	if !cudaAvailable {
-		return CPU, fmt.Errorf("device %s requested but CUDA is not available in this libtorch (%s %s)", s, lib.LibtorchVersion, lib.LibtorchSource)
+		n := Native()
+		why := "a CPU build"
+		if n.CUDA {
+			why = "a CUDA build, but no GPU is usable: check nvidia-smi and CUDA_VISIBLE_DEVICES"
+		}
+		return CPU, fmt.Errorf("device %s requested but CUDA is not available: the native library %s was built against libtorch %s (%s), %s", s, n.Path, n.Libtorch, n.Source, why)
 	}
 	if n := int(lib.AtcCudaDeviceCount()); i >= n {
 		return CPU, fmt.Errorf("device %s requested but only %d CUDA devices are visible", s, n)
@@ -216,5 +221,6 @@ func NoGrad(fn func()) {
 	fn()
 }
 
-// Version is the libtorch version this binary was built against, e.g. "1.13.0".
-func Version() string { return lib.LibtorchVersion }
+// Version is the version of the libtorch the native library was built
+// against, e.g. "1.13.0".
+func Version() string { return Native().Libtorch }

@@ -1,3 +1,19 @@
+// Package torchsetup prepares the Go half of the libtorch build. The build
+// has two halves:
+//
+//   - the native library lib/libcofitorch.so: gotch's C++ wrapper of libtorch
+//     plus native/cofi_native.cpp, compiled per libtorch by
+//     scripts/build-native.sh with only a C++ compiler (no Go), so a GPU
+//     machine without Go can rebuild it for its own libtorch;
+//   - bin/cofi: Go, linked against that library's C symbols only, the same
+//     for every libtorch 1.13–2.x, CPU or CUDA.
+//
+// Prepare writes a copy of gotch (build/gotch) whose cgo compiles no C++ and
+// links -lcofitorch (rpath $ORIGIN/../lib, then the repository's lib/), a
+// go.work pointing the module at it, and the wrapper's unpatched C++ sources
+// (build/native/gotch) for the script. Nothing of gotch is committed. The
+// binary and the library agree on a C API stamp (APIStamp): the binary checks
+// it at start.
 package torchsetup
 
 import (
@@ -13,41 +29,43 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"time"
 )
 
-// toolVersion changes whenever the patch logic changes, so old copies are rebuilt.
-const toolVersion = "torchsetup-5"
+// toolVersion changes whenever the preparation changes, so old copies are redone.
+const toolVersion = "torchsetup-6-native"
+
+// APIVersion is scripts/build-native.sh's API_VERSION: bumped when the
+// meaning of cofi_native.h changes without a change of its declarations.
+const APIVersion = 1
 
 // GotchModule is the module path being patched.
 const GotchModule = "github.com/sugarme/gotch"
 
+// NativeSources are the files of gotch's libtch directory the native library
+// is built from (the stb headers are included by torch_api.cpp).
+var NativeSources = []string{"torch_api.cpp", "torch_api.h", "torch_api_generated.cpp.h", "torch_api_generated.h",
+	"stb_image.h", "stb_image_write.h", "stb_image_resize.h"}
+
 // Options configure Prepare.
 type Options struct {
-	RepoRoot     string    // directory of the project's go.mod
-	OutDir       string    // where the patched gotch copy goes (git-ignored), e.g. build/gotch
-	GotchVersion string    // e.g. "v0.9.1" (from go.mod)
-	Libtorch     *Libtorch //
-	CXX          string    // C++ compiler, default "g++"
+	RepoRoot     string // directory of the project's go.mod; lib/ and native/ are under it
+	OutDir       string // the Go copy of gotch (git-ignored), e.g. build/gotch
+	NativeDir    string // the C++ sources for scripts/build-native.sh, e.g. build/native/gotch
+	GotchVersion string // e.g. "v0.9.1" (from go.mod)
 	Log          io.Writer
 }
 
 // Result says what Prepare did.
 type Result struct {
 	UpToDate bool
-	Guarded  []string // wrapper functions replaced by error stubs
-	Dir      string
+	API      string // the C API stamp compiled into the binary
 }
 
-// Prepare makes OutDir hold a copy of gotch that builds against o.Libtorch,
-// writes a go.work that points the project at it, and build/torch.mk for make.
-// It does nothing when a copy made from the same inputs is already there.
+// Prepare makes OutDir hold a copy of gotch that links libcofitorch, NativeDir
+// the wrapper's sources, and go.work point the project at the copy. It does
+// nothing when a copy made from the same inputs is already there.
 func Prepare(ctx context.Context, o Options) (*Result, error) {
-	if o.CXX == "" {
-		o.CXX = "g++"
-	}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -55,21 +73,23 @@ func Prepare(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	stamp, err := o.stamp()
+	header, err := os.ReadFile(filepath.Join(o.RepoRoot, "native", "cofi_native.h"))
 	if err != nil {
 		return nil, err
 	}
+	api, err := apiOf(filepath.Join(src, "libtch"), header)
+	if err != nil {
+		return nil, err
+	}
+	stamp := stampOf(o, api)
 	stampFile := filepath.Join(o.OutDir, ".torchsetup-stamp")
-	res := &Result{Dir: o.OutDir}
-	if b, err := os.ReadFile(stampFile); err == nil && strings.TrimSpace(string(b)) == stamp {
+	res := &Result{API: api}
+	if b, err := os.ReadFile(stampFile); err == nil && strings.TrimSpace(string(b)) == stamp && o.nativeComplete() {
 		res.UpToDate = true
-		if g, err := os.ReadFile(filepath.Join(o.OutDir, "GUARDED.txt")); err == nil {
-			res.Guarded = strings.Fields(string(g))
-		}
 		return res, o.writeWorkspace()
 	}
 
-	fmt.Fprintf(o.Log, "torchsetup: preparing gotch %s for %s in %s\n", o.GotchVersion, o.Libtorch, o.OutDir)
+	fmt.Fprintf(o.Log, "torchsetup: preparing gotch %s in %s (links lib/libcofitorch.so, C API %s)\n", o.GotchVersion, o.OutDir, api)
 	if err := os.RemoveAll(o.OutDir); err != nil {
 		return nil, err
 	}
@@ -77,17 +97,31 @@ func Prepare(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("copy gotch: %w", err)
 	}
 	lib := filepath.Join(o.OutDir, "libtch")
-	if err := o.writeCgo(lib); err != nil {
+	// The C++ goes into the native library, not into the Go package: cgo
+	// compiles every .cpp file of a package.
+	if err := os.Remove(filepath.Join(lib, "torch_api.cpp")); err != nil {
 		return nil, err
 	}
-	guarded, err := o.guardUntilClean(ctx, lib)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(lib, "cofi_native.h"), header, 0o644); err != nil {
 		return nil, err
 	}
-	sort.Strings(guarded)
-	res.Guarded = guarded
-	if err := os.WriteFile(filepath.Join(o.OutDir, "GUARDED.txt"), []byte(strings.Join(guarded, "\n")+"\n"), 0o644); err != nil {
+	if err := o.writeCgo(lib, api); err != nil {
 		return nil, err
+	}
+	if err := os.RemoveAll(o.NativeDir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.NativeDir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, f := range NativeSources {
+		b, err := os.ReadFile(filepath.Join(src, "libtch", f))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(o.NativeDir, f), b, 0o644); err != nil {
+			return nil, err
+		}
 	}
 	if err := o.writeWorkspace(); err != nil {
 		return nil, err
@@ -96,6 +130,44 @@ func Prepare(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+func (o Options) nativeComplete() bool {
+	for _, f := range NativeSources {
+		if _, err := os.Stat(filepath.Join(o.NativeDir, f)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// APIStamp is the C API stamp of a native library built from these headers:
+// scripts/build-native.sh computes the same from the same bytes
+// (cat torch_api.h torch_api_generated.h cofi_native.h | sha256sum).
+func APIStamp(torchAPI, generated, cofiNative []byte) string {
+	h := sha256.New()
+	h.Write(torchAPI)
+	h.Write(generated)
+	h.Write(cofiNative)
+	return fmt.Sprintf("cofi-native-%d:%s", APIVersion, hex.EncodeToString(h.Sum(nil))[:16])
+}
+
+func apiOf(libtch string, header []byte) (string, error) {
+	a, err := os.ReadFile(filepath.Join(libtch, "torch_api.h"))
+	if err != nil {
+		return "", err
+	}
+	g, err := os.ReadFile(filepath.Join(libtch, "torch_api_generated.h"))
+	if err != nil {
+		return "", err
+	}
+	return APIStamp(a, g, header), nil
+}
+
+func stampOf(o Options, api string) string {
+	h := sha256.New()
+	fmt.Fprintln(h, toolVersion, o.GotchVersion, api, o.RepoRoot, o.OutDir, o.NativeDir)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // moduleDir returns the module cache directory of mod, downloading it if needed.
@@ -111,22 +183,6 @@ func moduleDir(ctx context.Context, repo, mod string) (string, error) {
 		return "", fmt.Errorf("go mod download %s: %v %s %s", mod, err, info.Error, strings.TrimSpace(stderr.String()))
 	}
 	return info.Dir, nil
-}
-
-// stamp hashes every input of the patched copy.
-func (o Options) stamp() (string, error) {
-	h := sha256.New()
-	fmt.Fprintln(h, toolVersion, o.GotchVersion, o.Libtorch.String(), o.Libtorch.LibDir, strings.Join(o.Libtorch.Includes, ":"))
-	vh := filepath.Join(o.Libtorch.Includes[len(o.Libtorch.Includes)-1], "torch/version.h")
-	if b, err := os.ReadFile(vh); err == nil {
-		h.Write(b)
-	}
-	cxx, err := exec.Command(o.CXX, "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --version: %w (install g++: apt-get install -y g++)", o.CXX, err)
-	}
-	h.Write(cxx)
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func copyTree(src, dst string) error {
@@ -147,42 +203,23 @@ func copyTree(src, dst string) error {
 	})
 }
 
-func (o Options) cxxFlags() []string {
-	abi := "0"
-	if o.Libtorch.CXX11ABI {
-		abi = "1"
-	}
-	// -O1 without -g: the wrapper is one huge translation unit; this halves
-	// compile time and memory at the same run-time speed (GOTCH.md).
-	f := []string{"-std=c++17", "-g0", "-O1", "-w", "-D_GLIBCXX_USE_CXX11_ABI=" + abi}
-	for _, inc := range o.Libtorch.Includes {
-		f = append(f, "-I"+inc)
-	}
-	return f
-}
-
-// writeCgo replaces gotch's lib.go (hard-coded CUDA libraries and include
-// paths) with flags for the detected libtorch, and adds the CUDA libraries in
-// a file that only the "cuda" build tag compiles.
-func (o Options) writeCgo(lib string) error {
-	lt := o.Libtorch
-	ld := "-lstdc++ -ltorch -lc10 -ltorch_cpu"
-	if lt.Source != "debian" {
-		ld = fmt.Sprintf("-L%s -Wl,-rpath,%s %s", lt.LibDir, lt.LibDir, ld)
-	}
+// writeCgo replaces gotch's lib.go (which compiles the wrapper and links
+// libtorch with hard-coded CUDA paths) with one that links libcofitorch, and
+// adds the harness's own C functions.
+func (o Options) writeCgo(lib, api string) error {
+	libDir := filepath.Join(o.RepoRoot, "lib")
+	// $ORIGIN/../lib finds lib/ next to bin/ wherever the two are copied; the
+	// absolute path serves test binaries, which run from temporary
+	// directories. RUNPATH (new dtags) lets LD_LIBRARY_PATH override both.
+	// libtorch itself is the native library's dependency, found through its
+	// own RUNPATH; the binary never names it (--allow-shlib-undefined: the
+	// link needs only libcofitorch's symbols).
 	var b strings.Builder
-	fmt.Fprintf(&b, "package libtch\n\n// Generated by the project's torchsetup for %s. Do not edit.\n\n", lt)
+	fmt.Fprintf(&b, "package libtch\n\n// Generated by the project's torchsetup. Do not edit.\n\n")
 	fmt.Fprintf(&b, "// #cgo CFLAGS: -I${SRCDIR} -O1 -w\n")
-	fmt.Fprintf(&b, "// #cgo CXXFLAGS: -I${SRCDIR} %s\n", strings.Join(o.cxxFlags(), " "))
-	fmt.Fprintf(&b, "// #cgo LDFLAGS: %s\n", ld)
+	fmt.Fprintf(&b, "// #cgo LDFLAGS: -L%s -lcofitorch -Wl,--enable-new-dtags -Wl,-rpath,$ORIGIN/../lib -Wl,-rpath,%s -Wl,--allow-shlib-undefined\n", libDir, libDir)
 	b.WriteString("import \"C\"\n")
 	if err := os.WriteFile(filepath.Join(lib, "lib.go"), []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	// Linkers that default to --as-needed drop libtorch_cuda because nothing
-	// references it directly; CUDA then reports "not available" at run time.
-	cuda := fmt.Sprintf("//go:build cuda\n\npackage libtch\n\n// Generated by the project's torchsetup. Do not edit.\n\n// #cgo LDFLAGS: -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed\nimport \"C\"\n")
-	if err := os.WriteFile(filepath.Join(lib, "lib_cuda.go"), []byte(cuda), 0o644); err != nil {
 		return err
 	}
 	// gotch wraps these C functions of its own API in no Go function; the
@@ -194,13 +231,22 @@ func (o Options) writeCgo(lib string) error {
 // #include <stdint.h>
 // #include <stdbool.h>
 // #include "torch_api.h"
+// #include "cofi_native.h"
 import "C"
 
-// LibtorchVersion and LibtorchSource describe the libtorch this copy was built against.
-const (
-	LibtorchVersion = %q
-	LibtorchSource  = %q
-)
+// NativeAPI is the C API stamp this binary was built for; the native
+// library's own (NativeLibAPI) must be the same.
+const NativeAPI = %q
+
+// NativeLibAPI returns the C API stamp of the loaded native library.
+func NativeLibAPI() string { return C.GoString(C.cofi_native_api()) }
+
+// NativeLibInfo returns what the loaded native library was built against,
+// as key=value lines.
+func NativeLibInfo() string { return C.GoString(C.cofi_native_info()) }
+
+// NativeLibPath returns the file the native library was loaded from.
+func NativeLibPath() string { return C.GoString(C.cofi_native_path()) }
 
 // AtManualSeed seeds libtorch's generators (CPU and, when present, CUDA).
 func AtManualSeed(seed int64) { C.at_manual_seed(C.int64_t(seed)) }
@@ -210,80 +256,14 @@ func AtSetNumThreads(n int) { C.at_set_num_threads(C.int(n)) }
 
 // AtGetNumThreads returns libtorch's intra-op thread count.
 func AtGetNumThreads() int { return int(C.at_get_num_threads()) }
-`, lt.Version, lt.Source)
+`, api)
 	return os.WriteFile(filepath.Join(lib, "cofi_ext.go"), []byte(ext), 0o644)
-}
-
-var sources = []string{"torch_api_generated.cpp.h", "torch_api.cpp"}
-
-// guardUntilClean compiles the wrapper with -fsyntax-only, replaces every
-// function an error points into, and repeats until it compiles.
-func (o Options) guardUntilClean(ctx context.Context, lib string) ([]string, error) {
-	var all []string
-	why := "libtorch " + o.Libtorch.Version
-	for round := 1; round <= 6; round++ {
-		start := time.Now()
-		args := append([]string{"-fsyntax-only"}, o.cxxFlags()...)
-		args = append(args, "-I.", "torch_api.cpp")
-		cmd := exec.CommandContext(ctx, o.CXX, args...)
-		cmd.Dir = lib
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			fmt.Fprintf(o.Log, "torchsetup: wrapper compiles (%d functions guarded, check %.0fs)\n", len(all), time.Since(start).Seconds())
-			return all, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		locs, funcs := parseDiagnostics(string(out))
-		progress := 0
-		for _, file := range sources {
-			p := filepath.Join(lib, file)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			var lines []int
-			for _, l := range locs {
-				if l.file == file {
-					lines = append(lines, l.line)
-				}
-			}
-			names := functionsAt(string(b), lines)
-			for n := range funcs[file] {
-				names[n] = true
-			}
-			if len(names) == 0 {
-				continue
-			}
-			patched, done := guard(string(b), names, why)
-			if err := os.WriteFile(p, []byte(patched), 0o644); err != nil {
-				return nil, err
-			}
-			all = append(all, done...)
-			progress += len(done)
-		}
-		fmt.Fprintf(o.Log, "torchsetup: round %d: %d functions do not compile against %s, guarded (%.0fs)\n", round, progress, why, time.Since(start).Seconds())
-		if progress == 0 {
-			return nil, fmt.Errorf("gotch's wrapper does not compile against %s and the errors are outside functions that can be guarded:\n%s", why, firstLines(string(out), 30))
-		}
-	}
-	return nil, fmt.Errorf("gotch's wrapper still does not compile after 6 rounds of guarding")
-}
-
-func firstLines(s string, n int) string {
-	ls := strings.SplitN(s, "\n", n+1)
-	if len(ls) > n {
-		ls = ls[:n]
-	}
-	return strings.Join(ls, "\n")
 }
 
 var goLineRe = regexp.MustCompile(`(?m)^go\s+(\S+)`)
 
 // writeWorkspace points the project at the patched copy through a
-// git-ignored go.work, so packages that do not use gotch are unaffected, and
-// writes build/torch.mk with what make needs.
+// git-ignored go.work, so packages that do not use gotch are unaffected.
 func (o Options) writeWorkspace() error {
 	rel, err := filepath.Rel(o.RepoRoot, o.OutDir)
 	if err != nil {
@@ -295,13 +275,8 @@ func (o Options) writeWorkspace() error {
 			goVersion = string(m[1]) // go.work must not ask for an older Go than go.mod
 		}
 	}
-	work := fmt.Sprintf("// Generated by torchsetup; git-ignored. Points gotch at the copy patched for this machine's libtorch.\ngo %s\n\nuse .\n\nreplace %s %s => ./%s\n", goVersion, GotchModule, o.GotchVersion, filepath.ToSlash(rel))
-	if err := writeIfChanged(filepath.Join(o.RepoRoot, "go.work"), work); err != nil {
-		return err
-	}
-	lt := o.Libtorch
-	mk := fmt.Sprintf("# Generated by torchsetup for %s\nTORCH_TAGS := %s\nLIBTORCH_VERSION := %s\nLIBTORCH_LIBDIR := %s\nLIBTORCH_SOURCE := %s\n", lt, lt.Tags(), lt.Version, lt.LibDir, lt.Source)
-	return writeIfChanged(filepath.Join(filepath.Dir(o.OutDir), "torch.mk"), mk)
+	work := fmt.Sprintf("// Generated by torchsetup; git-ignored. Points gotch at the copy that links lib/libcofitorch.so.\ngo %s\n\nuse .\n\nreplace %s %s => ./%s\n", goVersion, GotchModule, o.GotchVersion, filepath.ToSlash(rel))
+	return writeIfChanged(filepath.Join(o.RepoRoot, "go.work"), work)
 }
 
 // writeIfChanged leaves the file (and its mtime, which make and go watch) alone when the content is the same.
