@@ -18,13 +18,13 @@ TAGS := torch
 # Packages with libtorch-backed code (tests need the torch build tag).
 TORCH_PKGS := ./experiments/... ./baselines/... ./cmd/...
 
-.PHONY: help build torch native test test-pure test-torch vet bench demo clean nightly nightly-accept \
+.PHONY: help build torch native test test-pure test-torch test-gpucheck test-libtorch2 vet bench demo clean nightly nightly-accept \
 	reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure2 reproduce-figure3
 
 help:
 	@echo "make demo    offline demo: teacher, CoFi at 3 sparsities and 2 ablations on a synthetic task (CPU, minutes)"
 	@echo "make build   build $(BIN) against libtorch (installs Debian's libtorch-dev when root)"
-	@echo "make test    vet, then every test: pure-Go packages without libtorch, then the libtorch ones"
+	@echo "make test    vet, then every test: pure-Go packages, the libtorch ones, gpu-check on the CPU without Go, and all of it against libtorch 2.6 in a Debian 13 chroot (root)"
 	@echo "make bench   benchmark figures (Go vs PyTorch step time, latency, RSS)"
 	@echo "make reproduce-table2|table3|table4|table5|table6|figure2|figure3   run a paper grid (resumes), then its report"
 	@echo "make nightly run the nightly grid and compare with the accepted baseline (exit 1 on regression)"
@@ -60,7 +60,18 @@ test-torch: torch native
 	$(GO) vet -tags "$(TAGS)" $(TORCH_PKGS)
 	$(GO) test -timeout 30m -tags "$(TAGS)" $(TORCH_PKGS)
 
-test: vet test-pure test-torch
+# The GPU machine's path on this CPU: the native library rebuilt by the script
+# with no Go on PATH (against python3's torch: Debian's python3-torch), then
+# scripts/gpu-check.sh --device cpu with the prebuilt binary.
+test-gpucheck: build
+	env -i HOME="$$HOME" PATH=/usr/sbin:/usr/bin:/sbin:/bin scripts/gpu-check.sh --device cpu --out build/gpu-check-cpu
+
+# The same, and every torch-tagged test, against a second libtorch: Debian 13's
+# 2.6 in a chroot without Go (needs root; COFI_LIBTORCH2_TESTS=skip skips it).
+test-libtorch2: build
+	GO="$(GO)" .ci/libtorch2.sh
+
+test: vet test-pure test-torch test-gpucheck test-libtorch2
 
 # Figures, not assertions: Go vs PyTorch step time on BERT-base shapes, RSS over
 # many steps, and compact-model speedups on this CPU (see 'bin/cofi bench --help').

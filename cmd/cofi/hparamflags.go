@@ -116,4 +116,5 @@ var torchCommands = []struct{ name, summary string }{
 	{"distill", "TinyBERT4's two-step task distillation (the baseline of Tables 2 and 3), resumable"},
 	{"augment", "TinyBERT's task data augmentation: an augmented train file in the task's format"},
 	{"bench", "benchmark figures: Go vs PyTorch step time, memory, compact-model speedups"},
+	{"device-check", "does a device compute what the CPU does: tiny-BERT forward equality and a training step"},
 }

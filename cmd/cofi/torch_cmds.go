@@ -33,7 +33,7 @@ import (
 )
 
 func init() {
-	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd, "augment": augmentCmd, "bench": benchCmd}
+	cmds := map[string]func([]string) error{"init-model": initModelCmd, "finetune": finetuneCmd, "eval": evalCmd, "prune": pruneCmd, "distill": distillCmd, "augment": augmentCmd, "bench": benchCmd, "device-check": deviceCheckCmd}
 	for _, c := range torchCommands {
 		register(Command{Name: c.name, Summary: c.summary, Run: cmds[c.name]})
 	}

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""PyTorch side of `cofi bench`: the same BERT shapes, threads and steps as the
-Go measurement, in plain PyTorch (HF BertModel's structure: separate Q/K/V
-linears, exact GELU, post-LayerNorm; AdamW; cross-entropy on the pooled
-output). Prints one JSON object: the fastest training step and inference of --steps, in ms.
+"""PyTorch side of `cofi bench`: the same BERT shapes, threads, steps and device
+as the Go measurement, in plain PyTorch (HF BertModel's structure: separate
+Q/K/V linears, exact GELU, post-LayerNorm; AdamW; cross-entropy on the pooled
+output). Prints one JSON object: the fastest training step and inference of
+--steps, in ms (synchronised on a GPU).
 """
 import argparse, json, math, time
 import torch
@@ -15,7 +16,9 @@ p.add_argument("--batch", type=int, default=32)
 p.add_argument("--seq", type=int, default=128)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--steps", type=int, default=5)
+p.add_argument("--device", default="cpu")
 a = p.parse_args()
+dev = torch.device(a.device)
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 d, H, f, V, P = 768, 12, 3072, 30522, 512
@@ -50,19 +53,24 @@ class Bert(nn.Module):
 
     def forward(self, ids, types, mask):
         S = ids.shape[1]
-        x = self.drop(self.ln(self.word(ids) + self.pos(torch.arange(S)).unsqueeze(0) + self.typ(types)))
+        x = self.drop(self.ln(self.word(ids) + self.pos(torch.arange(S, device=ids.device)).unsqueeze(0) + self.typ(types)))
         add = (1.0 - mask.float())[:, None, None, :] * -10000.0
         for l in self.layers:
             x = l(x, add)
         return self.cls(self.drop(torch.tanh(self.pool(x[:, 0]))))
 
 
-m = Bert()
+m = Bert().to(dev)
 opt = torch.optim.AdamW(m.parameters(), lr=1e-5)
-ids = torch.randint(0, V, (a.batch, a.seq))
+ids = torch.randint(0, V, (a.batch, a.seq), device=dev)
 types = torch.zeros_like(ids)
 mask = torch.ones_like(ids)
-y = torch.zeros(a.batch, dtype=torch.long)
+y = torch.zeros(a.batch, dtype=torch.long, device=dev)
+
+
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
 
 
 def step():
@@ -76,10 +84,12 @@ def step():
 # least disturbed measurement (the Go side reports the same statistic).
 def fastest(fn):
     fn()  # warm-up
+    sync()
     best = float("inf")
     for _ in range(a.steps):
         t0 = time.perf_counter()
         fn()
+        sync()
         best = min(best, time.perf_counter() - t0)
     return best * 1e3
 
@@ -89,4 +99,4 @@ train_ms = fastest(step)
 m.eval()
 with torch.no_grad():
     infer_ms = fastest(lambda: m(ids, types, mask))
-print(json.dumps({"train_ms": train_ms, "infer_ms": infer_ms, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+print(json.dumps({"train_ms": train_ms, "infer_ms": infer_ms, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(dev)}))
