@@ -31,9 +31,9 @@ type Result struct {
 	MaxHiddenDiff float64 `json:"max_hidden_diff"` // ... over every layer's hidden states
 	Tolerance     float64 `json:"tolerance"`
 	ForwardOK     bool    `json:"forward_ok"`
-	Loss          float64 `json:"loss"`            // cross-entropy of the training step on the device
-	WeightChange  float64 `json:"weight_change"`   // max |Δw| over the parameters after one AdamW step
-	StepOK        bool    `json:"step_ok"`         // loss finite and weights moved
+	Loss          float64 `json:"loss"`          // cross-entropy of the training step on the device
+	WeightChange  float64 `json:"weight_change"` // max |Δw| over the parameters after one AdamW step
+	StepOK        bool    `json:"step_ok"`       // loss finite and weights moved
 	Problem       string  `json:"problem,omitempty"`
 }
 
