@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/bert"
@@ -20,13 +21,63 @@ import (
 	"github.com/cofiharness/cofi/task"
 )
 
+// evidenceSeeds: the evidence must hold for more than one random stream (one
+// seed can pass on one libtorch and fail on the next, whose kernels round
+// differently), so it is the median over these seeds that must hold, with the
+// tolerance unchanged. 57 is the profile's default seed.
+var evidenceSeeds = []int{57, 1, 2}
+
 // TestSparsityTargetsOnSyntheticTask is the CPU evidence of issue 3: a tiny
 // BERT fine-tuned on syn-single, pruned by CoFi (default switches, the
 // synthetic profile) to 50, 70 and 90 % sparsity, ends within 0.02 of each
-// target counted on the compact model, keeping its accuracy. About two
-// minutes on one core.
+// target counted on the compact model, keeping its accuracy (within 10
+// points of its teacher), in the median over three seeds. The seeds run in
+// parallel, one thread each: about three minutes on two cores.
 func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
-	runtime.LockOSThread()
+	targets := []float64{0.5, 0.7, 0.9}
+	type outcome struct {
+		done           bool
+		sparsity, drop float64
+	}
+	got := make([][]outcome, len(evidenceSeeds))
+	t.Run("seeds", func(t *testing.T) {
+		for i, seed := range evidenceSeeds {
+			got[i] = make([]outcome, len(targets))
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				runtime.LockOSThread()
+				pruneAtTargets(t, seed, targets, func(j int, sparsity, drop float64) {
+					got[i][j] = outcome{true, sparsity, drop}
+				})
+			})
+		}
+	})
+	for j, target := range targets {
+		var sp, drop []float64
+		for i := range evidenceSeeds {
+			if o := got[i][j]; o.done {
+				sp, drop = append(sp, o.sparsity), append(drop, o.drop)
+			}
+		}
+		if len(sp) < len(evidenceSeeds) {
+			t.Errorf("target %.2f: only %d of %d seeds finished", target, len(sp), len(evidenceSeeds))
+			continue
+		}
+		ms, md := median(sp), median(drop)
+		t.Logf("target %.2f: compact sparsity %v, median %.4f; accuracy drop %v, median %.1f", target, sp, ms, drop, md)
+		if math.Abs(ms-target) > 0.02 {
+			t.Errorf("target %.2f: median compact model sparsity over seeds %v is %.4f (%v), more than 0.02 away", target, evidenceSeeds, ms, sp)
+		}
+		if md > 10 {
+			t.Errorf("target %.2f: median accuracy drop from the teacher %.1f points (%v), more than 10", target, md, drop)
+		}
+	}
+}
+
+// pruneAtTargets fine-tunes a teacher with seed and prunes it to each
+// target, reporting the compact model's sparsity and its accuracy drop from
+// the teacher.
+func pruneAtTargets(t *testing.T, seed int, targets []float64, report func(i int, sparsity, drop float64)) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := synth.Write(data, "syn-single", synth.DefaultTrain, synth.DefaultDev, 1); err != nil {
@@ -38,35 +89,38 @@ func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := train.Env{Device: "cpu", Threads: 1}
-	tp := hparams.Defaults(record.KindTeacher, tk)
+	tp, err := hparams.Resolve(record.KindTeacher, tk, map[string]any{"seed": seed})
+	if err != nil {
+		t.Fatal(err)
+	}
 	teacher := filepath.Join(dir, "teacher")
 	tr, err := train.Finetune(context.Background(), train.FinetuneConfig{Task: tk, DataDir: data, ModelDir: model, OutDir: teacher, Params: tp, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("teacher: %s", train.FormatMetrics(tr.Metrics))
+	t.Logf("seed %d teacher: %s", seed, train.FormatMetrics(tr.Metrics))
 	sw, _ := method.Lookup("cofi")
-	for _, target := range []float64{0.5, 0.7, 0.9} {
-		t.Run(fmt.Sprint(target), func(t *testing.T) {
-			runtime.LockOSThread()
-			p, err := hparams.Resolve(record.KindPrune, tk, map[string]any{"target_sparsity": target})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Prune(context.Background(), PruneConfig{Task: tk, DataDir: data, TeacherDir: filepath.Join(teacher, "model"),
-				StudentDir: model, OutDir: filepath.Join(dir, fmt.Sprint("prune-", target)), Params: p, Switches: sw.Switches, Env: env})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := res.Size.Sparsity
-			t.Logf("target %.2f: compact model sparsity %.4f (expected %.4f), %d parameters, %s, heads %v, FFN %v, hidden %d",
-				target, got, res.Size.ExpectedSparsity, res.Size.Params, train.FormatMetrics(res.Metrics), res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden)
-			if math.Abs(got-target) > 0.02 {
-				t.Errorf("target %.2f: compact model sparsity %.4f, more than 0.02 away", target, got)
-			}
-			if acc := res.Metrics["syn-single/acc"]; acc < tr.Metrics["syn-single/acc"]-10 {
-				t.Errorf("target %.2f: accuracy %.1f fell more than 10 points below the teacher's %.1f", target, acc, tr.Metrics["syn-single/acc"])
-			}
-		})
+	for i, target := range targets {
+		p, err := hparams.Resolve(record.KindPrune, tk, map[string]any{"target_sparsity": target, "seed": seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Prune(context.Background(), PruneConfig{Task: tk, DataDir: data, TeacherDir: filepath.Join(teacher, "model"),
+			StudentDir: model, OutDir: filepath.Join(dir, fmt.Sprint("prune-", target)), Params: p, Switches: sw.Switches, Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("seed %d target %.2f: compact model sparsity %.4f (expected %.4f), %d parameters, %s, heads %v, FFN %v, hidden %d",
+			seed, target, res.Size.Sparsity, res.Size.ExpectedSparsity, res.Size.Params, train.FormatMetrics(res.Metrics), res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden)
+		report(i, res.Size.Sparsity, tr.Metrics["syn-single/acc"]-res.Metrics["syn-single/acc"])
 	}
+}
+
+func median(x []float64) float64 {
+	s := slices.Sorted(slices.Values(x))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
