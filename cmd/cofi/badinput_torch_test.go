@@ -62,7 +62,7 @@ func TestImpossibleCheckpointShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = []byte(strings.Replace(string(b), `"num_attention_heads": 2`, `"num_attention_heads": 128`, 1))
+	b = []byte(strings.Replace(string(b), `"num_attention_heads": 4`, `"num_attention_heads": 128`, 1))
 	if !strings.Contains(string(b), `"num_attention_heads": 128`) {
 		t.Fatalf("could not edit %s:\n%s", cfg, b)
 	}
