@@ -112,26 +112,30 @@ func TestResumeAfterRepeatedSIGKILL(t *testing.T) {
 		}
 		return n
 	}
-	// Kill at a random moment within a window that widens whenever a run made
-	// no progress before its kill: process start-up is much slower in a
-	// binary linked with libtorch, and a window that never reaches the
-	// stages would test nothing.
-	kills, window := 0, 700
+	// Kill at a random moment once the run has made progress: start-up of a
+	// binary linked with libtorch is slow and varies with the machine's load,
+	// so a fixed window either never reaches the stages or outlasts the whole
+	// run. One kill in four lands during start-up instead.
+	kills := 0
 	for kills < 12 || !resumed() && kills < 40 {
 		before := steps()
 		cmd := cofiCmd(t, dir, "run", cfg, "--progress", "plain")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Intn(window)) * time.Millisecond)
+		if kills%4 == 3 {
+			time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
+		} else {
+			for deadline := time.Now().Add(time.Minute); steps() == before && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.Intn(150)) * time.Millisecond)
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		kills++
 		if cmd.ProcessState.Success() {
 			break // finished before the kill: nothing left to interrupt
-		}
-		if steps() == before {
-			window = min(window*3/2, 10000)
 		}
 	}
 	out, code := cofiOut(t, dir, "run", cfg, "--progress", "plain")

@@ -31,8 +31,9 @@ func TestFLOPSpeedup(t *testing.T) {
 		ly.Inter /= 2
 	}
 	heads, inter, hidden := m.Structure()
-	full := bench.ForwardFLOPs(64, 32, 128, []int{2, 2}, []int{256, 256})
-	want := full / bench.ForwardFLOPs(hidden, 32, 128, heads, inter)
+	hd := c.HiddenSize / c.NumAttentionHeads
+	full := bench.ForwardFLOPs(c.HiddenSize, hd, 128, []int{c.NumAttentionHeads, c.NumAttentionHeads}, []int{c.IntermediateSize, c.IntermediateSize})
+	want := full / bench.ForwardFLOPs(hidden, hd, 128, heads, inter)
 	if got := flopSpeedup(m, ref, 128).Speedup; math.Abs(got-want) > 1e-9 || got <= 1 {
 		t.Errorf("half FFN: %v, want %v", got, want)
 	}
