@@ -50,7 +50,9 @@ say "built $(wc -l <"$TESTS/list") test binaries ($(($(date +%s) - start))s)"
 BIND="$ROOT" sh "$ROOT/.ci/trixie-chroot.sh" "$CHROOT"
 cleanup() { sh "$ROOT/.ci/trixie-chroot.sh" --umount "$CHROOT" || :; }
 trap cleanup EXIT INT TERM
-inside() { chroot "$CHROOT" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TMPDIR=/tmp "$@"; }
+# OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, as the two
+# lanes below share the cores.
+inside() { chroot "$CHROOT" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TMPDIR=/tmp OMP_WAIT_POLICY=PASSIVE "$@"; }
 inside sh -c 'command -v go' >/dev/null 2>&1 && die "go is on the chroot's PATH; the rehearsal must run without it"
 
 # 3. Inside, without Go: the native library from the Python torch package.
@@ -58,23 +60,40 @@ inside sh "$ROOT/scripts/build-native.sh" --python python3 --out "$LIB" --work "
 	die "scripts/build-native.sh failed against the chroot's libtorch"
 say "native library: $(tr '\n' ' ' <"$LIB/libcofitorch.info")"
 
-# 4. The torch-tagged tests against it. The Slurm tests are not among them
+# 4. The torch-tagged tests against it, and 5. gpu-check on the CPU reusing
+# the library built above, in two lanes so that both cores work: the longest
+# test binary (experiments/cofi, the pruning evidence) in one, every other
+# binary and then gpu-check in the other. The Slurm tests are not among them
 # (untagged); TeX is checked outside (COFI_SKIP_TEX).
+run_test() { # NAME DIR: runs one test binary, leaves NAME.log and NAME.status
+	t0=$(date +%s)
+	if inside sh -c 'cd "$1" && LD_LIBRARY_PATH="$2" COFI_SKIP_TEX=1 "$3" -test.timeout 30m' sh "$2" "$LIB" "$TESTS/$1.test" >"$TESTS/$1.log" 2>&1; then
+		st=ok
+	else
+		st=FAIL
+	fi
+	echo "$st $1 $(($(date +%s) - t0))s" >"$TESTS/$1.status"
+}
+HEAVY=experiments_cofi
+grep "^$HEAVY " "$TESTS/list" | while read -r name dir; do run_test "$name" "$dir"; done &
+heavy=$!
+grep -v "^$HEAVY " "$TESTS/list" | while read -r name dir; do run_test "$name" "$dir"; done
+gpucheck=ok
+inside sh "$ROOT/scripts/gpu-check.sh" --device cpu --python python3 --lib "$LIB" --out "$ROOT/build/libtorch2/gpu-check" || gpucheck=FAIL
+wait "$heavy" || :
+
 failed=""
 while read -r name dir; do
-	t0=$(date +%s)
-	if inside sh -c 'cd "$1" && LD_LIBRARY_PATH="$2" COFI_SKIP_TEX=1 "$3" -test.timeout 30m' sh "$dir" "$LIB" "$TESTS/$name.test" >"$TESTS/$name.log" 2>&1; then
-		echo "ok   $name (libtorch 2.6) $(($(date +%s) - t0))s"
-	else
-		echo "FAIL $name (libtorch 2.6) $(($(date +%s) - t0))s"
+	line=$(cat "$TESTS/$name.status" 2>/dev/null || echo "FAIL $name (did not finish)")
+	echo "$line (libtorch 2.6)"
+	case $line in
+	ok*) ;;
+	*)
 		tail -n 40 "$TESTS/$name.log"
 		failed="$failed $name"
-	fi
+		;;
+	esac
 done <"$TESTS/list"
-
-# 5. gpu-check on the CPU, reusing the library built above.
-if ! inside sh "$ROOT/scripts/gpu-check.sh" --device cpu --python python3 --lib "$LIB" --out "$ROOT/build/libtorch2/gpu-check"; then
-	failed="$failed gpu-check"
-fi
+[ $gpucheck = ok ] || failed="$failed gpu-check"
 say "done in $(($(date +%s) - start))s"
 [ -z "$failed" ] || die "failed against libtorch 2.6:$failed (logs in $TESTS/ and build/libtorch2/gpu-check/)"

@@ -69,16 +69,44 @@ func TestDemoGridKilledThreeTimes(t *testing.T) {
 	killed := filepath.Join(dir, "killed")
 	t.Setenv("COFI_RESULTS", killed)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	// snapshots counts the snapshot states written so far: each kill comes at
+	// a random moment after the run has written a new one, so that it lands
+	// mid-training however slow the machine (a fixed delay, under load, could
+	// fall before any stage's first snapshot and test nothing).
+	snapshots := func() int {
+		n := 0
+		filepath.WalkDir(killed, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.Name() == "state.json" {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
 	for i := 0; i < 3; i++ {
+		before := snapshots()
 		cmd := cofiCmd(t, dir, "run", cfg, "--progress", "plain")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		wait := time.Duration(4000+rng.IntN(12000)) * time.Millisecond
-		time.Sleep(wait)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		start := time.Now()
+	wait:
+		for deadline := start.Add(5 * time.Minute); snapshots() == before && time.Now().Before(deadline); {
+			select {
+			case <-done:
+				break wait
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Duration(rng.IntN(3000)) * time.Millisecond):
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		t.Logf("kill %d after %v", i+1, wait)
+		<-done
+		t.Logf("kill %d after %v", i+1, time.Since(start).Round(time.Millisecond))
 	}
 	got := run(killed)
 	if got != clean {

@@ -31,18 +31,36 @@ var evidenceSeeds = []int{57, 1, 2}
 // BERT fine-tuned on syn-single, pruned by CoFi (default switches, the
 // synthetic profile) to 50, 70 and 90 % sparsity, ends within 0.02 of each
 // target counted on the compact model, keeping its accuracy (within 10
-// points of its teacher), in the median over three seeds. About six minutes
-// on one core.
+// points of its teacher), in the median over three seeds. When the first two
+// seeds both pass on every target the third cannot change the median's
+// verdict (the median of three lies between two of them, and the passing
+// ranges are intervals), so it runs only when they do not. Two to six
+// minutes on one core.
 func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
 	targets := []float64{0.5, 0.7, 0.9}
 	type outcome struct {
 		done           bool
 		sparsity, drop float64
 	}
-	got := make([][]outcome, len(evidenceSeeds))
+	pass := func(o outcome, target float64) bool {
+		return o.done && math.Abs(o.sparsity-target) <= 0.02 && o.drop <= 10
+	}
+	decided := func(got [][]outcome) bool { // two seeds that pass everywhere
+		for j, target := range targets {
+			if !pass(got[0][j], target) || !pass(got[1][j], target) {
+				return false
+			}
+		}
+		return true
+	}
+	got := make([][]outcome, 0, len(evidenceSeeds))
 	// One seed after the other: libtorch scopes are process-wide.
 	for i, seed := range evidenceSeeds {
-		got[i] = make([]outcome, len(targets))
+		if i == 2 && decided(got) {
+			t.Logf("seeds %v pass on every target: seed %d cannot change the median", evidenceSeeds[:2], seed)
+			break
+		}
+		got = append(got, make([]outcome, len(targets)))
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			runtime.LockOSThread()
 			pruneAtTargets(t, seed, targets, func(j int, sparsity, drop float64) {
@@ -52,19 +70,19 @@ func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
 	}
 	for j, target := range targets {
 		var sp, drop []float64
-		for i := range evidenceSeeds {
+		for i := range got {
 			if o := got[i][j]; o.done {
 				sp, drop = append(sp, o.sparsity), append(drop, o.drop)
 			}
 		}
-		if len(sp) < len(evidenceSeeds) {
-			t.Errorf("target %.2f: only %d of %d seeds finished", target, len(sp), len(evidenceSeeds))
+		if len(sp) < len(got) {
+			t.Errorf("target %.2f: only %d of %d seeds finished", target, len(sp), len(got))
 			continue
 		}
 		ms, md := median(sp), median(drop)
 		t.Logf("target %.2f: compact sparsity %v, median %.4f; accuracy drop %v, median %.1f", target, sp, ms, drop, md)
 		if math.Abs(ms-target) > 0.02 {
-			t.Errorf("target %.2f: median compact model sparsity over seeds %v is %.4f (%v), more than 0.02 away", target, evidenceSeeds, ms, sp)
+			t.Errorf("target %.2f: median compact model sparsity over seeds %v is %.4f (%v), more than 0.02 away", target, evidenceSeeds[:len(got)], ms, sp)
 		}
 		if md > 10 {
 			t.Errorf("target %.2f: median accuracy drop from the teacher %.1f points (%v), more than 10", target, md, drop)
