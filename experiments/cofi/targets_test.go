@@ -8,7 +8,6 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"testing"
 
 	"github.com/cofiharness/cofi/experiments/bert"
@@ -18,6 +17,7 @@ import (
 	"github.com/cofiharness/cofi/hparams"
 	"github.com/cofiharness/cofi/method"
 	"github.com/cofiharness/cofi/record"
+	"github.com/cofiharness/cofi/report/stats"
 	"github.com/cofiharness/cofi/task"
 )
 
@@ -79,7 +79,7 @@ func TestSparsityTargetsOnSyntheticTask(t *testing.T) {
 			t.Errorf("target %.2f: only %d of %d seeds finished", target, len(sp), len(got))
 			continue
 		}
-		ms, md := median(sp), median(drop)
+		ms, md := stats.Median(sp), stats.Median(drop)
 		t.Logf("target %.2f: compact sparsity %v, median %.4f; accuracy drop %v, median %.1f", target, sp, ms, drop, md)
 		if math.Abs(ms-target) > 0.02 {
 			t.Errorf("target %.2f: median compact model sparsity over seeds %v is %.4f (%v), more than 0.02 away", target, evidenceSeeds[:len(got)], ms, sp)
@@ -130,13 +130,4 @@ func pruneAtTargets(t *testing.T, seed int, targets []float64, report func(i int
 			seed, target, res.Size.Sparsity, res.Size.ExpectedSparsity, res.Size.Params, train.FormatMetrics(res.Metrics), res.Structure.Heads, res.Structure.Intermediate, res.Structure.Hidden)
 		report(i, res.Size.Sparsity, tr.Metrics["syn-single/acc"]-res.Metrics["syn-single/acc"])
 	}
-}
-
-func median(x []float64) float64 {
-	s := slices.Sorted(slices.Values(x))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
