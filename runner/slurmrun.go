@@ -39,6 +39,7 @@ type srun struct {
 	submitted  map[string]submittedTask // this run's tasks, until squeue has shown them
 	submits    map[string]int           // submissions per stage in this run
 	released   map[string]time.Time     // requeued tasks released, when
+	requeued   map[string]time.Time     // requeued tasks, when first seen so
 	last       map[string]Status        // for messages about changes
 	ended      map[string]slurm.Task    // ended tasks squeue still shows, by task id
 	arrays     []string                 // array job ids submitted by this run
@@ -86,7 +87,7 @@ func RunSlurm(p *plan.Plan, opt Options, so SlurmOptions) (*Summary, error) {
 		run: &run{p: p, opt: opt, exp: store.Experiment{Dir: p.Dir}, rep: opt.Progress, sum: &Summary{},
 			state: map[*plan.Stage]nodeState{}, running: map[string]*attempt{}},
 		so: so, ledger: slurm.NewLedger(p.Dir), started: time.Now(), submitted: map[string]submittedTask{},
-		submits: map[string]int{}, released: map[string]time.Time{}, last: map[string]Status{}, ended: map[string]slurm.Task{},
+		submits: map[string]int{}, released: map[string]time.Time{}, requeued: map[string]time.Time{}, last: map[string]Status{}, ended: map[string]slurm.Task{},
 	}
 	if err := r.recoverRecords(); err != nil {
 		return r.sum, err
@@ -522,11 +523,38 @@ func (r *srun) cancelAll(active map[string]slurm.Task) {
 	}
 }
 
+// releaseAfter is how long a requeued task stays held before the runner
+// releases it. slurmd revokes the killed job's credential with a time in
+// whole seconds and refuses any credential of that job created in the same
+// second or earlier ("Job credential revoked", the job then FAILS): a task
+// released within a second of its requeue is lost (seen in CI). Two seconds
+// after the runner first saw the requeue are always past that second.
+const releaseAfter = 2 * time.Second
+
 // release lets this experiment's requeued tasks start now rather than after
 // Slurm's requeue delay.
 func (r *srun) release(active map[string]slurm.Task) {
+	now := time.Now()
+	held := map[string]bool{}
 	for _, t := range active {
-		if !t.Requeued() || time.Since(r.released[t.ID]) < 30*time.Second {
+		if t.Requeued() {
+			held[t.ID] = true
+		}
+	}
+	for id := range r.requeued {
+		if !held[id] {
+			delete(r.requeued, id)
+		}
+	}
+	for _, t := range active {
+		if !held[t.ID] {
+			continue
+		}
+		seen, ok := r.requeued[t.ID]
+		if !ok {
+			r.requeued[t.ID], seen = now, now
+		}
+		if now.Sub(seen) < releaseAfter || now.Sub(r.released[t.ID]) < 30*time.Second {
 			continue
 		}
 		r.released[t.ID] = time.Now()
