@@ -31,6 +31,14 @@ type AdamW struct {
 
 	params []Named
 	m, v   []*torch.Tensor
+	// seen: the parameter had a gradient at a step. ZeroGrad zeroes
+	// gradients rather than dropping them (torch 1.x's zero_grad, which the
+	// authors' trainer ran on), so such a parameter keeps being updated, with
+	// a zero gradient, at later steps it takes no part in (its moments decay,
+	// weight decay applies). A resumed run starts with no gradients at all:
+	// Restore gives the seen parameters a zero gradient, so that this and
+	// any later optimiser over them update what the uninterrupted run would.
+	seen []bool
 }
 
 // NewAdamW makes an optimiser over params with betas (0.9, 0.999), eps 1e-8.
@@ -40,6 +48,7 @@ func NewAdamW(params []Named, weightDecay float64) *AdamW {
 		o.m = append(o.m, torch.Zeros(p.T.Shape(), torch.Float32, p.T.Device()).Detached())
 		o.v = append(o.v, torch.Zeros(p.T.Shape(), torch.Float32, p.T.Device()).Detached())
 	}
+	o.seen = make([]bool, len(params))
 	return o
 }
 
@@ -74,6 +83,7 @@ func (o *AdamW) Step(lr float64) {
 				if !g.Defined() {
 					return
 				}
+				o.seen[i] = true
 				if p.Decay && o.WeightDecay != 0 {
 					p.T.MulScalar_(1 - lr*o.WeightDecay)
 				}
@@ -171,7 +181,14 @@ func (o *AdamW) State() (map[string]checkpoint.Raw, map[string]string) {
 		t["m."+p.Name] = checkpoint.F32(o.m[i].Shape(), o.m[i].Float32s())
 		t["v."+p.Name] = checkpoint.F32(o.v[i].Shape(), o.v[i].Float32s())
 	}
-	return t, map[string]string{"steps": strconv.Itoa(o.Steps)}
+	seen := make([]byte, len(o.seen))
+	for i, b := range o.seen {
+		seen[i] = '0'
+		if b {
+			seen[i] = '1'
+		}
+	}
+	return t, map[string]string{"steps": strconv.Itoa(o.Steps), "seen": string(seen)}
 }
 
 // Restore loads state saved by State.
@@ -179,6 +196,10 @@ func (o *AdamW) Restore(t map[string]checkpoint.Raw, meta map[string]string) err
 	n, err := strconv.Atoi(meta["steps"])
 	if err != nil {
 		return fmt.Errorf("optimiser state: bad step count %q", meta["steps"])
+	}
+	seen, hasSeen := meta["seen"]
+	if hasSeen && len(seen) != len(o.params) {
+		return fmt.Errorf("optimiser state: %d gradient flags for %d parameters", len(seen), len(o.params))
 	}
 	for i, p := range o.params {
 		for _, x := range []struct {
@@ -200,9 +221,43 @@ func (o *AdamW) Restore(t map[string]checkpoint.Raw, meta map[string]string) err
 			src := torch.FromFloat32(vals, shape, torch.CPU)
 			x.dst.Copy_(src)
 			src.Free()
+			if !hasSeen && !o.seen[i] {
+				// A snapshot from before the flags were saved: a parameter
+				// with moments has had a gradient (one whose gradients were
+				// all exactly zero is missed; such snapshots resume as then).
+				for _, v := range vals {
+					if v != 0 {
+						o.seen[i] = true
+						break
+					}
+				}
+			}
+		}
+		if hasSeen {
+			o.seen[i] = seen[i] == '1'
+		}
+		if o.seen[i] {
+			if err := defineGrad(p.T); err != nil {
+				return fmt.Errorf("optimiser state %s: %w", p.Name, err)
+			}
 		}
 	}
 	o.Steps = n
+	return nil
+}
+
+// defineGrad gives t a zero gradient where it has none, as a backward pass
+// through sum(0·t) does.
+func defineGrad(t *torch.Tensor) error {
+	s := torch.NewScope()
+	defer s.Close()
+	if t.Grad().Defined() {
+		return nil
+	}
+	if !t.RequiresGrad() {
+		return fmt.Errorf("has had a gradient but does not require one")
+	}
+	t.MulScalar(0).Sum().Backward()
 	return nil
 }
 

@@ -132,6 +132,71 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestResumeUpdatesParametersWithoutGradient: u takes part in the first
+// step only. Uninterrupted, its zeroed gradient stays defined and the second
+// step still moves it (momentum, weight decay); resumed after the first step
+// with fresh tensors and no gradients, the restored optimiser must move it
+// the same, and leave v, which never had a gradient, alone in both runs.
+func TestResumeUpdatesParametersWithoutGradient(t *testing.T) {
+	runtime.LockOSThread() // libtorch state is per thread: keep this test on one
+	params := func() []Named {
+		var ps []Named
+		for _, n := range []string{"w", "u", "v"} {
+			x := torch.FromFloat32([]float32{1, -2}, []int64{2}, torch.CPU)
+			x.SetRequiresGrad(true)
+			ps = append(ps, Named{n, x, true})
+		}
+		return ps
+	}
+	step := func(o *AdamW, ps []Named, withU bool) {
+		func() {
+			s := torch.NewScope()
+			defer s.Close()
+			ZeroGrad(ps)
+			l := ps[0].T.Square().Sum()
+			if withU {
+				l = l.Add(ps[1].T.Square().Sum())
+			}
+			l.Backward()
+		}()
+		o.Step(0.1)
+	}
+	a := params()
+	oa := NewAdamW(a, 0.01)
+	step(oa, a, true)
+	st, meta := oa.State()
+	if meta["seen"] != "110" {
+		t.Fatalf("gradient flags %q, want 110", meta["seen"])
+	}
+	b := params()
+	torch.NoGrad(func() {
+		for i := range b {
+			b[i].T.Copy_(a[i].T)
+		}
+	})
+	step(oa, a, false)
+	ob := NewAdamW(b, 0.01)
+	if err := ob.Restore(st, meta); err != nil {
+		t.Fatal(err)
+	}
+	step(ob, b, false)
+	for i := range a {
+		if ga, gb := a[i].T.Float32s(), b[i].T.Float32s(); ga[0] != gb[0] || ga[1] != gb[1] {
+			t.Errorf("%s: resumed %v, uninterrupted %v", a[i].Name, gb, ga)
+		}
+	}
+	if got := a[2].T.Float32s(); got[0] != 1 || got[1] != -2 {
+		t.Errorf("v never had a gradient but moved to %v", got)
+	}
+	if got := a[1].T.Float32s(); got[0] == 1 {
+		t.Errorf("u did not move at the step it took no part in")
+	}
+	meta["seen"] = "11"
+	if err := ob.Restore(st, meta); err == nil {
+		t.Error("two gradient flags for three parameters accepted")
+	}
+}
+
 // A zero learning rate (the first step of a linear warm-up) leaves the
 // weights as they are, also where the second moment is still zero.
 func TestZeroLearningRate(t *testing.T) {
