@@ -69,8 +69,10 @@
 // in a row; the requeued task keeps its job id (so later waves keep waiting
 // for it) and its next attempt resumes from the checkpoint. This works
 // detached. Slurm holds a requeued job for about two minutes (BeginTime);
-// an attached runner releases its own requeued tasks at once (scontrol
-// update StartTime=now). SIGTERM (scancel, preemption, the hard limit when
+// an attached runner releases its own requeued tasks (scontrol update
+// StartTime=now) two seconds after it first sees them held, not at once:
+// slurmd refuses a job's credential created in the second it revoked the
+// job's previous one. SIGTERM (scancel, preemption, the hard limit when
 // the signal came too late) also checkpoints; the class comes from the log
 // (timeout for the time limit, signal otherwise) and the stage is submitted
 // again under the retry policy (executor.retry, by default signal and
