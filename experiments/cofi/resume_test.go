@@ -136,14 +136,7 @@ func TestPruneAndFinalResumeAreBitExact(t *testing.T) {
 	}
 	for k := 1; k < total; k++ {
 		out := filepath.Join(dir, fmt.Sprint("prune-stop-", k))
-		if _, err := prune(traintest.StopAfter(k), out); !errors.Is(err, context.Canceled) {
-			t.Fatalf("stop at step %d: %v", k, err)
-		}
-		resumed, err := prune(context.Background(), out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check("prune", k, filepath.Join(dir, "prune"), out, straight, resumed)
+		check("prune", k, filepath.Join(dir, "prune"), out, straight, traintest.StopAndResume(t, k, out, prune))
 	}
 
 	fp, err := hparams.Resolve(record.KindFinal, tk, map[string]any{"max_steps": 10, "batch": 16, "eval_every": 4, "epochs": 10.0})
@@ -159,13 +152,6 @@ func TestPruneAndFinalResumeAreBitExact(t *testing.T) {
 	}
 	for k := 1; k < 10; k++ {
 		out := filepath.Join(dir, fmt.Sprint("final-stop-", k))
-		if _, err := final(traintest.StopAfter(k), out); !errors.Is(err, context.Canceled) {
-			t.Fatalf("stop at step %d: %v", k, err)
-		}
-		fb, err := final(context.Background(), out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check("final", k, filepath.Join(dir, "final"), out, fa, fb)
+		check("final", k, filepath.Join(dir, "final"), out, fa, traintest.StopAndResume(t, k, out, final))
 	}
 }

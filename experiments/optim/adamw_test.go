@@ -191,6 +191,15 @@ func TestResumeUpdatesParametersWithoutGradient(t *testing.T) {
 	if got := a[1].T.Float32s(); got[0] == 1 {
 		t.Errorf("u did not move at the step it took no part in")
 	}
+	// A snapshot from before the flags: the parameters with moments (w, u).
+	old := map[string]string{"steps": meta["steps"]}
+	oc := NewAdamW(params(), 0.01)
+	if err := oc.Restore(st, old); err != nil {
+		t.Fatal(err)
+	}
+	if !oc.seen[0] || !oc.seen[1] || oc.seen[2] {
+		t.Errorf("without flags: seen %v, want [true true false]", oc.seen)
+	}
 	meta["seen"] = "11"
 	if err := ob.Restore(st, meta); err == nil {
 		t.Error("two gradient flags for three parameters accepted")

@@ -5,7 +5,6 @@ package train
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -50,13 +49,7 @@ func TestFinetuneResumeIsBitExact(t *testing.T) {
 	}
 	for k := 1; k < total; k++ { // every step, evaluation steps (5, 10) included
 		out := filepath.Join(dir, fmt.Sprintf("resumed-%d", k))
-		if _, err := run(traintest.StopAfter(k), out); !errors.Is(err, context.Canceled) {
-			t.Fatalf("stop at step %d: %v", k, err)
-		}
-		resumed, err := run(context.Background(), out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resumed := traintest.StopAndResume(t, k, out, run)
 		if a, b := traintest.ModelHash(t, filepath.Join(dir, "straight")), traintest.ModelHash(t, out); a != b {
 			t.Errorf("stopped at step %d: resumed model %s differs from the uninterrupted %s", k, b, a)
 		}

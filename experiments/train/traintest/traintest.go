@@ -1,5 +1,5 @@
 // Package traintest helps tests of the training loops: a context that
-// interrupts a loop at a chosen step, and file hashes for byte-identity
+// interrupts a loop at a chosen step, a stop-and-resume of a stage, and file hashes for byte-identity
 // checks of what a resumed run writes.
 package traintest
 
@@ -7,9 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cofiharness/cofi/record"
 )
 
 // StopAfter returns a context that reports cancellation from its n+1-th Err
@@ -17,6 +20,21 @@ import (
 // given StopAfter(k) is interrupted, and snapshots, at step k, as a Ctrl-C
 // or a time limit would stop it there.
 func StopAfter(n int) context.Context { return &stopAfter{Context: context.Background(), n: n} }
+
+// StopAndResume runs a stage into out stopped at step k (it must report
+// context.Canceled), then runs it again to its end, resuming from the
+// snapshot, and returns the resumed run's result.
+func StopAndResume(t testing.TB, k int, out string, run func(ctx context.Context, out string) (*record.Result, error)) *record.Result {
+	t.Helper()
+	if _, err := run(StopAfter(k), out); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stop at step %d: %v", k, err)
+	}
+	res, err := run(context.Background(), out)
+	if err != nil {
+		t.Fatalf("resume after a stop at step %d: %v", k, err)
+	}
+	return res
+}
 
 type stopAfter struct {
 	context.Context
